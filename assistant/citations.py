@@ -1,0 +1,197 @@
+"""Citations decided in code: map ``[n]`` markers to passages and check every sentence against them.
+
+A small model cites the wrong passage now and then, and invents specifics when the passages are silent.
+So each sentence must be supported by what it cites (embedding similarity or word overlap), and every
+number and proper name in it must appear in those passages. A sentence that cites wrongly is re-attributed;
+a sentence nothing supports is removed and reported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.embeddings import LocalEmbeddings
+from assistant.retrieval import terms
+from assistant.types import Citation, Passage
+
+MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d{1,3}(?:\s*(?:,|;|and|-)\s*\d{1,3})*)\]", re.IGNORECASE)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])[\"”’)]*\s+(?=\S)")
+_LEADING_MARKERS = re.compile(r"^(\s*\[[^\]]{1,20}\])+")
+_NUMBER = re.compile(r"\d[\d,.]*")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
+_NOT_NAMES = frozenset(
+    {"I", "The", "This", "These", "They", "It", "In", "On", "As", "He", "She", "His", "Her"}
+)
+REFUSAL_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\bNOT IN (THE )?DOCUMENTS\b",
+        r"\b(passages?|documents?|context|text|article|sources?)\b[^.]{0,60}\b(do|does|did)\s*(n[o']?t|not)\b"
+        r"[^.]{0,30}\b(say|state|mention|specify|provide|contain|include|give|indicate|cover|discuss)",
+        r"\bno (specific )?(information|mention|details?)\b",
+        r"\b(is|are|was|were) not (explicitly )?"
+        r"(mentioned|specified|stated|provided|given|available|included)\b",
+        r"\b(I|we) (cannot|can't|can not|am unable to|do not know|don't know)\b",
+    )
+]
+
+
+@dataclass
+class CheckResult:
+    text: str  # the checked answer, markers renumbered 1..n in order of first use
+    citations: list[Citation]
+    unsupported: list[str]
+    model_refused: bool
+    sentences: list[tuple[str, list[int]]] = field(default_factory=list)  # (sentence, passage indexes)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences with their trailing ``[n]`` markers attached (also markers after the full stop)."""
+    pieces = [p for p in _SENTENCE_SPLIT.split(text.strip()) if p.strip()]
+    sentences: list[str] = []
+    for piece in pieces:
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and sentences:
+            sentences[-1] += " " + lead.group(0).strip()
+            piece = piece[lead.end() :].strip()
+        if piece:
+            sentences.append(piece)
+    return sentences
+
+
+def cited_numbers(sentence: str) -> list[int]:
+    numbers: list[int] = []
+    for match in MARKER.finditer(sentence):
+        for part in re.split(r"\s*(?:,|;|and)\s*", match.group(1)):
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-")[:2])
+                numbers.extend(range(low, min(high, low + 10) + 1))
+            elif part.strip().isdigit():
+                numbers.append(int(part))
+    return list(dict.fromkeys(numbers))
+
+
+def strip_markers(sentence: str) -> str:
+    return MARKER.sub("", sentence).strip()
+
+
+def is_refusal(text: str) -> bool:
+    first = split_sentences(text)[:1]
+    return bool(first) and any(p.search(strip_markers(first[0])) for p in REFUSAL_PATTERNS)
+
+
+def key_terms(sentence: str) -> list[str]:
+    """Numbers and proper names: the specifics a small model tends to invent."""
+    found = [n.rstrip(".,") for n in _NUMBER.findall(sentence)]
+    found += [w for w in _NAME.findall(sentence) if w not in _NOT_NAMES]
+    return found
+
+
+def _term_in(term: str, text_lower: str, words: set[str]) -> bool:
+    low = term.lower()
+    if low in text_lower:
+        return True
+    return len(low) >= 6 and any(w.startswith(low[:5]) for w in words)
+
+
+class CitationChecker:
+    def __init__(self, embeddings: LocalEmbeddings, threshold: float, overlap: float = 0.5) -> None:
+        self.embeddings = embeddings
+        self.threshold = threshold
+        self.overlap = overlap
+
+    def check(self, draft: str, passages: list[Passage]) -> CheckResult:
+        sentences = [s for s in split_sentences(draft) if len(strip_markers(s).split()) >= 2]
+        if not sentences or not passages:
+            return CheckResult("", [], [strip_markers(s) for s in sentences], is_refusal(draft))
+        bodies = [strip_markers(s) for s in sentences]
+        units = [(i, u) for i, p in enumerate(passages) for u in split_sentences(p.text)]
+        vectors = self.embeddings.encode(bodies + [p.text for p in passages] + [u for _, u in units])
+        sent_v = vectors[: len(bodies)]
+        pass_v = vectors[len(bodies) : len(bodies) + len(passages)]
+        unit_v = vectors[len(bodies) + len(passages) :]
+        owners = np.array([i for i, _ in units])
+        unit_sim = sent_v @ unit_v.T  # sentence x passage-sentence
+        similarity = sent_v @ pass_v.T  # sentence x passage
+        for p in range(len(passages)):
+            similarity[:, p] = np.maximum(similarity[:, p], unit_sim[:, owners == p].max(axis=1))
+        lowered = [p.text.lower() for p in passages]
+        word_sets = [set(re.findall(r"\w+", t)) for t in lowered]
+        stem_sets = [set(terms(p.text)) for p in passages]
+
+        kept: list[tuple[int, str, list[int]]] = []
+        unsupported: list[str] = []
+        for s_idx, sentence in enumerate(sentences):
+            body = bodies[s_idx]
+            stems = set(terms(body))
+
+            def support(p: int, s_idx: int = s_idx, stems: set[str] = stems) -> float:
+                overlap = len(stems & stem_sets[p]) / len(stems) if stems else 0.0
+                return max(float(similarity[s_idx, p]), overlap * self.threshold / self.overlap)
+
+            cited = [n - 1 for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
+            chosen = [p for p in cited if support(p) >= self.threshold]
+            if not chosen:
+                best = max(range(len(passages)), key=support)
+                chosen = [best] if support(best) >= self.threshold else []
+            missing = [
+                t for t in key_terms(body) if not any(_term_in(t, lowered[p], word_sets[p]) for p in chosen)
+            ]
+            for term in list(missing):
+                holder = next(
+                    (p for p in range(len(passages)) if _term_in(term, lowered[p], word_sets[p])), None
+                )
+                if holder is not None and support(holder) >= self.threshold * 0.6:
+                    chosen.append(holder)
+                    missing.remove(term)
+            if chosen and not missing:
+                kept.append((s_idx, body, list(dict.fromkeys(chosen))))
+            else:
+                unsupported.append(body)
+        text, citations = self._render(kept, passages, unit_sim, units)
+        return CheckResult(text, citations, unsupported, is_refusal(draft), [(b, c) for _, b, c in kept])
+
+    @staticmethod
+    def _render(
+        kept: list[tuple[int, str, list[int]]],
+        passages: list[Passage],
+        unit_sim: np.ndarray,
+        units: list[tuple[int, str]],
+    ) -> tuple[str, list[Citation]]:
+        """Renumber citations in order of first use; quote the passage sentence closest to the answer."""
+        numbering: dict[int, int] = {}
+        best_quote: dict[int, tuple[float, str]] = {}
+        parts = []
+        for s_idx, body, chosen in kept:
+            for p in chosen:
+                numbering.setdefault(p, len(numbering) + 1)
+                for u_idx, (owner, unit) in enumerate(units):
+                    score = float(unit_sim[s_idx, u_idx])
+                    if owner == p and score > best_quote.get(p, (-2.0, ""))[0]:
+                        best_quote[p] = (score, unit)
+            parts.append(_with_marker(body, "".join(f"[{numbering[p]}]" for p in chosen)))
+        citations = [
+            Citation(
+                number=n,
+                chunk_id=passages[p].chunk_id,
+                source=passages[p].source,
+                title=passages[p].title,
+                start=passages[p].start,
+                end=passages[p].end,
+                passage=passages[p].text,
+                quote=best_quote.get(p, (0.0, passages[p].text))[1],
+            )
+            for p, n in sorted(numbering.items(), key=lambda item: item[1])
+        ]
+        return " ".join(parts), citations
+
+
+def _with_marker(body: str, markers: str) -> str:
+    """Put the markers before the sentence's closing punctuation: 'It rose [1].'"""
+    match = re.search(r"([.!?。！？][\"”’)]*)$", body)
+    if match:
+        return f"{body[: match.start()].rstrip()} {markers}{match.group(1)}"
+    return f"{body} {markers}"

@@ -1,0 +1,201 @@
+"""The ``assistant`` command: a thin layer over ``Assistant``; errors become one-line messages."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from assistant.errors import AssistantError
+from assistant.types import Answer, IngestReport, Token
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AssistantError as err:
+            raise click.ClickException(str(err)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _build(with_model_progress: bool = False) -> Any:
+    from assistant.factory import build_assistant
+
+    click.echo("Loading the embedding model and the index...", err=True)
+    return build_assistant(model_progress=_model_progress() if with_model_progress else None)
+
+
+def _model_progress() -> Callable[[int, int], None]:
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, unit="B", unit_scale=True, desc="Assembling the model (once)")
+        bar["bar"].update(done - bar["bar"].n)
+        if done >= total:
+            bar["bar"].close()
+
+    return update
+
+
+def _load_chain(assistant: Any) -> None:
+    if not assistant.model_loaded:
+        click.echo("Loading the language model...", err=True)
+        assistant.chain  # noqa: B018  (loads it, with progress on first assembly)
+
+
+def print_report(report: IngestReport) -> None:
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            click.secho(f"  failed   {outcome.source}: {outcome.error}", fg="red", err=True)
+        elif outcome.status != "unchanged":
+            click.echo(f"  {outcome.status:<8} {outcome.source} ({outcome.chunks} chunks)")
+    click.echo(f"Ingest: {report.summary()}")
+
+
+@click.group()
+@click.version_option(package_name="meeting-assistant")
+def main() -> None:
+    """The meeting assistant: ask questions about the documents in corpus/, with checked citations."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Drop the index and build it again from the files.")
+@friendly_errors
+def ingest(paths: Sequence[Path], rebuild: bool) -> None:
+    """Index PATHS (default: the corpus folder): new and changed files in, removed files out."""
+    from tqdm import tqdm
+
+    assistant = _build()
+    with tqdm(total=0, unit="file", desc="Ingesting", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int, source: str) -> None:
+            bar.total = total
+            bar.set_postfix_str(source[-40:])
+            bar.update(done - bar.n)
+
+        report = assistant.ingest(list(paths) or None, rebuild=rebuild, progress=progress)
+    print_report(report)
+    if report.failures() and not report.chunks_written and not report.count("unchanged"):
+        sys.exit(1)
+
+
+@main.command()
+@friendly_errors
+def docs() -> None:
+    """List the indexed documents."""
+    documents = _build().documents()
+    if not documents:
+        click.echo("No documents indexed. Add files to corpus/ and run: assistant ingest")
+        return
+    for doc in documents:
+        click.echo(f"{doc.source}\n    {doc.title} | {doc.chunks} chunks | added {doc.added_at}")
+
+
+@main.command()
+@click.argument("source")
+@friendly_errors
+def remove(source: str) -> None:
+    """Remove document SOURCE (as `assistant docs` names it); its file moves to data/removed/."""
+    if not _build().remove_document(source):
+        raise click.ClickException(f"No document named {source!r}. See: assistant docs")
+    click.echo(f"Removed {source}")
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "--top", "k", default=5, show_default=True, help="How many passages.")
+@friendly_errors
+def search(query: str, k: int) -> None:
+    """Show the passages that best match QUERY, with their scores."""
+    for rank, passage in enumerate(_build().search(query, k), start=1):
+        click.echo(f"{rank}. score {passage.score:.3f}  {passage.source} [{passage.start}:{passage.end}]")
+        click.echo(textwrap.indent(textwrap.fill(passage.text, 100), "   "))
+
+
+def _print_answer(answer: Answer, streamed: str) -> None:
+    if answer.refused:
+        click.secho(f"\n{answer.text}", fg="yellow")
+        click.echo(f"  ({answer.refusal_reason})")
+        return
+    if " ".join(streamed.split()) != " ".join(answer.text.split()):
+        click.secho("\nChecked answer:", bold=True)
+        click.echo(answer.text)
+    if answer.unsupported:
+        click.secho(f"Removed as unsupported: {' | '.join(answer.unsupported)}", fg="yellow")
+    click.echo("\nSources:")
+    for c in answer.citations:
+        click.echo(f"  [{c.number}] {c.title} ({c.source}, characters {c.start}-{c.end})")
+        click.echo(f"      \u201c{c.quote}\u201d")
+
+
+def _stream_answer(assistant: Any, question: str, history: list[dict[str, str]]) -> Answer:
+    streamed = ""
+    for event in assistant.stream(question, history):
+        if isinstance(event, Token):
+            streamed += event.text
+            click.echo(event.text, nl=False)
+        else:
+            click.echo()
+            _print_answer(event, streamed)
+            return event
+    raise click.ClickException("no answer")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as one JSON object.")
+@friendly_errors
+def ask(question: str, as_json: bool) -> None:
+    """Answer QUESTION from the documents, streaming, then list the sources."""
+    assistant = _build(with_model_progress=True)
+    _load_chain(assistant)
+    if as_json:
+        click.echo(json.dumps(assistant.ask(question).to_dict(), ensure_ascii=False, indent=2))
+        return
+    _stream_answer(assistant, question, [])
+
+
+@main.command()
+@friendly_errors
+def chat() -> None:
+    """An interactive session that keeps the conversation (Ctrl-D or 'exit' to leave)."""
+    assistant = _build(with_model_progress=True)
+    _load_chain(assistant)
+    history: list[dict[str, str]] = []
+    click.echo("Ask about the documents. 'new' starts a new conversation, 'exit' leaves.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if question in ("exit", "quit"):
+            return
+        if question == "new":
+            history.clear()
+            continue
+        try:
+            answer = _stream_answer(assistant, question, history)
+        except AssistantError as err:
+            click.secho(str(err), fg="red")
+            continue
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

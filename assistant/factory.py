@@ -1,0 +1,72 @@
+"""The composition root: the one place that reads settings and builds the objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.chunking import CHUNKER_VERSION
+from assistant.citations import CitationChecker
+from assistant.config import Settings
+from assistant.embeddings import LocalEmbeddings, force_offline
+from assistant.ingest import Ingestor
+from assistant.llm import AssemblyProgress, load_chat_model
+from assistant.prompts import load_prompt
+from assistant.rag import ChainSettings, RagChain
+from assistant.retrieval import Retriever
+from assistant.service import Assistant
+from assistant.store import ChunkStore, open_client
+
+
+def build_assistant(
+    settings: Settings | None = None,
+    chat_model: BaseChatModel | Callable[[], BaseChatModel] | None = None,
+    model_progress: AssemblyProgress | None = None,
+    embeddings: LocalEmbeddings | None = None,
+) -> Assistant:
+    """Build the assistant.
+
+    ``chat_model`` overrides the configured model (a model, or a function that loads one); ``embeddings``
+    shares an already loaded embedding model (tests load it once per run).
+    """
+    settings = settings or Settings()
+    force_offline()
+    embeddings = embeddings or LocalEmbeddings(settings.embedding_model_path, settings.embed_batch_size)
+    fingerprint: dict[str, str | int] = {
+        "embedding_model": embeddings.name,
+        "dimensions": embeddings.dimensions,
+        "chunk_max_tokens": settings.chunk_max_tokens,
+        "chunker": CHUNKER_VERSION,
+    }
+    client = open_client(settings.resolved_chroma_dir(), settings.chroma_url)
+    store = ChunkStore(client, settings.collection, fingerprint)
+    ingestor = Ingestor(
+        store,
+        embeddings,
+        settings.corpus_dir,
+        max_tokens=settings.chunk_max_tokens,
+        max_bytes=int(settings.max_file_mb * 1024 * 1024),
+    )
+    retriever = Retriever(store, embeddings, settings.hybrid, lambda: ingestor.generation)
+    prompts_dir = settings.resolved_prompts_dir()
+    answer_prompt = load_prompt(prompts_dir, "answer")
+    condense_prompt = load_prompt(prompts_dir, "condense")
+
+    def make_chain() -> RagChain:
+        if chat_model is None:
+            model = load_chat_model(settings, model_progress)
+        elif isinstance(chat_model, BaseChatModel):
+            model = chat_model
+        else:
+            model = chat_model()
+        return RagChain(
+            retriever,
+            model,
+            CitationChecker(embeddings, settings.support_threshold),
+            answer_prompt,
+            condense_prompt,
+            ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),
+        )
+
+    return Assistant(settings, embeddings, store, ingestor, retriever, make_chain)

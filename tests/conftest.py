@@ -1,0 +1,84 @@
+"""Shared fixtures: real Chroma in temp dirs, the real embedding model (once per run), the real LLM (once)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from assistant.config import Settings
+from assistant.embeddings import LocalEmbeddings
+from assistant.factory import build_assistant
+from assistant.service import Assistant
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus" / "meeting-article.md"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every path setting points into the test's temp dir: no test touches real data."""
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "corpus"))
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ASSISTANT_CHROMA_URL", raising=False)
+    monkeypatch.delenv("ASSISTANT_USERS_FILE", raising=False)
+    monkeypatch.delenv("ASSISTANT_LLM_BACKEND", raising=False)
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> LocalEmbeddings:
+    model = LocalEmbeddings()
+    model.model  # noqa: B018  (load once for the whole run)
+    return model
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on temp folders (the model cache stays shared: assembling it takes a while)."""
+    return Settings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def seed_corpus(settings: Settings) -> Path:
+    settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SEED, settings.corpus_dir / SEED.name)
+    return settings.corpus_dir
+
+
+AssistantFactory = Callable[..., Assistant]
+
+
+@pytest.fixture
+def make_assistant(settings: Settings, embeddings: LocalEmbeddings) -> AssistantFactory:
+    """Build an assistant on the temp settings; pass ``chat_model=`` (a fake) or ``responses=[...]``."""
+
+    def make(
+        chat_model: BaseChatModel | None = None, responses: list[str] | None = None, **overrides: object
+    ) -> Assistant:
+        model = chat_model or FakeListChatModel(responses=responses or ["NOT IN DOCUMENTS"])
+        the_settings = settings.model_copy(update=overrides) if overrides else settings
+        return build_assistant(the_settings, chat_model=model, embeddings=embeddings)
+
+    return make
+
+
+@pytest.fixture
+def seeded(make_assistant: AssistantFactory, seed_corpus: Path) -> Iterator[Assistant]:
+    """An assistant with the seed article indexed and a fake LLM (replace ``responses`` per test)."""
+    assistant = make_assistant()
+    report = assistant.ingest()
+    assert report.count("added") == 1, report.summary()
+    yield assistant
+
+
+@pytest.fixture(scope="session")
+def real_llm() -> BaseChatModel:
+    """The real embedded model, loaded once per test run."""
+    from assistant.llm import load_embedded
+
+    return load_embedded(Settings())

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+
+from assistant.citations import CitationChecker, cited_numbers, is_refusal, key_terms, split_sentences
+from assistant.types import Passage
+
+
+def passage(i: int, text: str) -> Passage:
+    return Passage(f"c{i}", text, "meeting-article.md", "Meeting", i, i * 100, i * 100 + len(text), 0.5)
+
+
+PASSAGES = [
+    passage(
+        0,
+        "Reflecting on the strategies of former Prime Minister Shinzo Abe, who utilized his relationship "
+        "with Trump to safeguard Japanese interests, Ishiba faces the task of cultivating a similarly "
+        "productive partnership.",
+    ),
+    passage(
+        1,
+        "The United States is keen on fostering a new era of U.S.-Japan relations aimed at ensuring "
+        "regional peace and prosperity. This entails ongoing collaboration to bolster cybersecurity "
+        "capabilities, expand space cooperation, and promote joint ventures in critical technologies "
+        "such as AI and semiconductors.",
+    ),
+    passage(
+        2,
+        "Further discussions are anticipated on practicing joint military exercises and enhancing "
+        "defense equipment and technology cooperation.",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def checker(embeddings) -> CitationChecker:
+    return CitationChecker(embeddings, threshold=0.45)
+
+
+def test_markers_are_parsed_in_their_many_forms() -> None:
+    assert cited_numbers("It rose [1][3].") == [1, 3]
+    assert cited_numbers("It rose [1, 2] and [Passage 4].") == [1, 2, 4]
+    assert cited_numbers("No markers.") == []
+
+
+def test_markers_after_the_full_stop_stay_with_their_sentence() -> None:
+    assert split_sentences("Abe did it. [1] Ishiba too. [2]") == ["Abe did it. [1]", "Ishiba too. [2]"]
+
+
+def test_correct_citation_is_kept_and_quoted(checker: CitationChecker) -> None:
+    result = checker.check("Joint ventures cover AI and semiconductors [2].", PASSAGES)
+    assert result.unsupported == []
+    assert result.text == "Joint ventures cover AI and semiconductors [1]."
+    [citation] = result.citations
+    assert citation.chunk_id == "c1"
+    assert "AI and semiconductors" in citation.quote
+
+
+def test_wrong_citation_is_reattributed(checker: CitationChecker) -> None:
+    result = checker.check(
+        "Abe used his relationship with Trump to safeguard Japanese interests [3].", PASSAGES
+    )
+    assert [c.chunk_id for c in result.citations] == ["c0"]
+
+
+def test_missing_and_out_of_range_citations_are_fixed(checker: CitationChecker) -> None:
+    result = checker.check("Joint military exercises will be discussed [9].", PASSAGES)
+    assert [c.chunk_id for c in result.citations] == ["c2"]
+    assert "[9]" not in result.text and "[1]" in result.text
+
+
+def test_invented_specifics_are_unsupported(checker: CitationChecker) -> None:
+    draft = (
+        "The meeting took place on February 7, 2025 in Washington [1]. "
+        "Abe safeguarded Japanese interests [1]."
+    )
+    result = checker.check(draft, PASSAGES)
+    assert result.unsupported == ["The meeting took place on February 7, 2025 in Washington."]
+    assert result.text == "Abe safeguarded Japanese interests [1]."
+
+
+def test_unrelated_answer_is_not_supported(checker: CitationChecker) -> None:
+    result = checker.check("The capital of France is Paris [1].", PASSAGES)
+    assert result.text == "" and result.citations == []
+
+
+def test_refusals_are_recognised() -> None:
+    assert is_refusal("NOT IN DOCUMENTS")
+    assert is_refusal("The passages do not specify the date of the meeting.")
+    assert is_refusal("The date is not mentioned in the passages.")
+    assert not is_refusal("Abe safeguarded Japanese interests [1].")
+
+
+def test_key_terms_are_numbers_and_names() -> None:
+    assert key_terms("On 7 February the leaders met in Washington.") == ["7", "February", "Washington"]

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import StoreError
+from tests.conftest import AssistantFactory
+
+
+def chunk_ids(assistant) -> set[str]:
+    return {cid for cid, _, _ in assistant.store.iter_chunks()}
+
+
+def test_ingest_twice_is_idempotent(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
+    assistant = make_assistant()
+    first = assistant.ingest()
+    assert (first.count("added"), first.chunks_written) == (1, 11)
+    ids = chunk_ids(assistant)
+    second = assistant.ingest()
+    assert second.count("unchanged") == 1 and second.count("added") == 0
+    assert chunk_ids(assistant) == ids and len(ids) == 11
+    [doc] = assistant.documents()
+    assert doc.title.startswith("Trump and Ishiba meet")
+    assert (doc.source, doc.chunks) == ("meeting-article.md", 11)
+
+
+def test_changed_file_replaces_its_chunks(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
+    assistant = make_assistant()
+    assistant.ingest()
+    path = seed_corpus / "meeting-article.md"
+    path.write_text(path.read_text() + "\nA closing paragraph about fisheries talks that was added later.\n")
+    report = assistant.ingest()
+    assert report.count("updated") == 1
+    assert assistant.store.count_chunks() == 12
+    assert "fisheries" in assistant.search("fisheries talks", 1)[0].text
+    assert {m["content_hash"] for _, _, m in assistant.store.iter_chunks()} == {
+        assistant.documents()[0].content_hash
+    }
+
+
+def test_file_gone_from_corpus_is_removed(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
+    assistant = make_assistant()
+    (seed_corpus / "extra.md").write_text("Fisheries talks between the two delegations were postponed again.")
+    assistant.ingest()
+    (seed_corpus / "extra.md").unlink()
+    report = assistant.ingest()
+    assert [o.source for o in report.outcomes if o.status == "removed"] == ["extra.md"]
+    assert [d.source for d in assistant.documents()] == ["meeting-article.md"]
+    assert assistant.store.count_chunks() == 11
+
+
+def test_bad_files_are_named_and_good_ones_indexed(make_assistant: AssistantFactory, tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "tool.exe").write_bytes(b"MZ\x90\x00" * 100)
+    (folder / "empty.txt").write_text("")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage")
+    (folder / "good.md").write_text(
+        "# Fisheries\n\nThe fisheries agreement was discussed at length by both sides."
+    )
+    assistant = make_assistant()
+    report = assistant.ingest([folder])
+    failed = {Path(o.source).name: o.error for o in report.failures()}
+    assert set(failed) == {"tool.exe", "empty.txt", "broken.pdf"}
+    assert all(error and "\n" not in error for error in failed.values())
+    assert report.count("added") == 1
+    assert "fisheries agreement" in assistant.search("fisheries agreement", 1)[0].text
+
+
+def test_failed_update_keeps_what_was_indexed(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
+    assistant = make_assistant()
+    assistant.ingest()
+    (seed_corpus / "meeting-article.md").write_bytes(b"")
+    report = assistant.ingest()
+    assert report.count("failed") == 1
+    assert assistant.store.count_chunks() == 11
+
+
+def test_interrupted_document_is_finished_by_the_next_ingest(
+    make_assistant: AssistantFactory, seed_corpus: Path
+) -> None:
+    assistant = make_assistant()
+    assistant.ingest()
+    clean = chunk_ids(assistant)
+    # Simulate a crash half-way through: record pending, only some chunks written.
+    info = assistant.documents()[0]
+    assistant.store.put_document(info, state="pending")
+    victims = sorted(clean)[:5]
+    assistant.store.chunks.delete(ids=victims)
+    assert assistant.documents() == []  # a half document is not listed
+    report = assistant.ingest()
+    assert report.count("updated") == 1
+    assert chunk_ids(assistant) == clean
+
+
+def test_index_with_other_fingerprint_is_refused(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
+    make_assistant().ingest()
+    with pytest.raises(StoreError, match="--rebuild"):
+        make_assistant(chunk_max_tokens=100)
+
+
+def test_rebuild_starts_over(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
+    assistant = make_assistant()
+    assistant.ingest()
+    report = assistant.ingest(rebuild=True)
+    assert report.count("added") == 1 and assistant.store.count_chunks() == 11
+
+
+def test_remove_document_moves_the_file_out_of_the_corpus(
+    make_assistant: AssistantFactory, seed_corpus: Path, settings
+) -> None:
+    assistant = make_assistant()
+    assistant.ingest()
+    assert assistant.remove_document("meeting-article.md")
+    assert assistant.documents() == [] and assistant.store.count_chunks() == 0
+    assert not (seed_corpus / "meeting-article.md").exists()
+    assert len(list((settings.data_dir / "removed").iterdir())) == 1
+    assert assistant.ingest().count("added") == 0
+
+
+def test_search_ranks_the_joint_venture_passage_first(seeded) -> None:
+    top = seeded.search("Which technologies were named for joint ventures?", 3)
+    assert "semiconductors" in top[0].text
+    assert top[0].score > top[-1].score or len(top) == 1
+
+
+def _write_corpus(folder: Path, files: int, paragraphs: int) -> None:
+    folder.mkdir(parents=True)
+    for f in range(files):
+        body = "\n\n".join(
+            f"Report {f} paragraph {p}: delegates from both countries reviewed shipping, energy and "
+            f"investment topic number {f * paragraphs + p} in some detail during the session."
+            for p in range(paragraphs)
+        )
+        (folder / f"report-{f:03d}.md").write_text(body)
+
+
+def test_kill_minus_nine_mid_ingest_then_rerun_matches_a_clean_run(
+    make_assistant: AssistantFactory, settings, tmp_path: Path
+) -> None:
+    _write_corpus(settings.corpus_dir, files=30, paragraphs=40)
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+        "ASSISTANT_DATA_DIR": str(settings.data_dir),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ingest"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "report-005" not in seen and time.monotonic() < deadline and proc.poll() is None:
+        seen += proc.stderr.read(1)
+    assert proc.poll() is None, "ingest finished before it could be killed: make the corpus larger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    resumed = make_assistant()
+    assert len(resumed.documents()) < 30
+    resumed.ingest()
+    clean = make_assistant(data_dir=tmp_path / "clean-data")
+    clean.ingest()
+    assert chunk_ids(resumed) == chunk_ids(clean)
+    assert len(chunk_ids(resumed)) == resumed.store.count_chunks() == 30 * 40
+    assert [d.source for d in resumed.documents()] == [d.source for d in clean.documents()]
