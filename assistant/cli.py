@@ -197,5 +197,48 @@ def chat() -> None:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
+# --- web app (assistant/webapp.py, assistant/ui.py, assistant/auth.py) -------------------------------
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: setting `host`, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default: setting `port`, 7860).")
+@friendly_errors
+def serve(host: str | None, port: int | None) -> None:
+    """Start the web chat (Gradio) on the embedded defaults."""
+    from assistant.webapp import serve as run_server
+
+    run_server(host=host, port=port)
+
+
+# --- evaluation (assistant/evaluation.py, assistant/eval_report.py) ---------------------------------
+@main.command("eval")
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path),
+    default=Path("eval/questions.yaml"),
+    show_default=True,
+    help="The test question set (YAML).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("eval-report"),
+    show_default=True,
+    help="Folder for report.json, report.html, plots and the RAGAS JSONL export.",
+)
+@click.option("--compare", type=click.Path(path_type=Path), default=None, help="A previous report.json.")
+@click.option(
+    "--thresholds",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Gate thresholds (default: thresholds.yaml beside the question set).",
+)
+@friendly_errors
+def eval_command(questions: Path, out: Path, compare: Path | None, thresholds: Path | None) -> None:
+    """Run the test question set through the chat chain, score it, write the report, apply the gate."""
+    from assistant.evaluation import run_eval_command
+
+    sys.exit(run_eval_command(questions=questions, out=out, compare=compare, thresholds=thresholds))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
