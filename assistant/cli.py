@@ -60,7 +60,7 @@ def _load_chain(assistant: Any) -> None:
 def print_report(report: IngestReport) -> None:
     for outcome in report.outcomes:
         if outcome.status == "failed":
-            click.secho(f"  failed   {outcome.source}: {outcome.error}", fg="red", err=True)
+            click.secho(f"  failed   {outcome.message()}", fg="red", err=True)
         elif outcome.status != "unchanged":
             click.echo(f"  {outcome.status:<8} {outcome.source} ({outcome.chunks} chunks)")
     click.echo(f"Ingest: {report.summary()}")
@@ -238,6 +238,82 @@ def eval_command(questions: Path, out: Path, compare: Path | None, thresholds: P
     from assistant.evaluation import run_eval_command
 
     sys.exit(run_eval_command(questions=questions, out=out, compare=compare, thresholds=thresholds))
+
+
+# --- web app users and answer feedback (assistant/auth.py, assistant/feedback.py) --------------------
+@main.group("users")
+def users_group() -> None:
+    """Who may log in to the web chat. Login is required once the users file has a user."""
+
+
+def _user_store() -> Any:
+    from assistant.auth import UserStore, users_path
+    from assistant.config import Settings
+
+    return UserStore(users_path(Settings()))
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "reader"]),
+    default="reader",
+    show_default=True,
+    help="admin: may add and remove documents; reader: may only chat.",
+)
+@click.option("--replace", is_flag=True, help="Change the password and role of an existing user.")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Asked if not given."
+)
+@friendly_errors
+def users_add(name: str, role: str, replace: bool, password: str) -> None:
+    """Add user NAME (the password is asked twice and stored as a salted scrypt hash)."""
+    store = _user_store()
+    store.add(name, password, role, replace=replace)
+    click.echo(f"Saved user {name} ({role}) in {store.path}. `assistant serve` now asks for a login.")
+
+
+@users_group.command("remove")
+@click.argument("name")
+@friendly_errors
+def users_remove(name: str) -> None:
+    """Remove user NAME."""
+    store = _user_store()
+    if not store.remove(name):
+        raise click.ClickException(f"No user named {name!r}. See: assistant users list")
+    click.echo(f"Removed user {name}." + ("" if len(store) else " No users are left: login is off."))
+
+
+@users_group.command("list")
+@friendly_errors
+def users_list() -> None:
+    """List the users and their roles."""
+    store = _user_store()
+    if not len(store):
+        click.echo(f"No users in {store.path}: the web chat needs no login.")
+        return
+    for name in store.names():
+        click.echo(f"{name}\t{store.role(name)}")
+
+
+@main.group("feedback")
+def feedback_group() -> None:
+    """Thumbs up/down and comments given in the web chat (data/feedback.jsonl)."""
+
+
+@feedback_group.command("export")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@friendly_errors
+def feedback_export(out: Path) -> None:
+    """Write the thumbs-down answers to OUT as draft cases for eval/questions.yaml (TODO fields to fill)."""
+    from assistant.config import Settings
+    from assistant.feedback import FeedbackLog, feedback_path
+
+    count = FeedbackLog(feedback_path(Settings())).export_drafts(out)
+    click.echo(
+        f"Wrote {count} draft case(s) to {out}. Fill in the TODOs, then move them to eval/questions.yaml."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -137,3 +137,13 @@ class Assistant:
                 if bad in saved and bad.exists():
                     bad.unlink()  # a file that cannot be indexed is not left in the corpus
         return report
+
+    def check_file(self, path: Path, name: str | None = None) -> None:
+        """Raise ``LoaderError`` if ``path`` cannot be read as a document; nothing is saved or indexed.
+
+        The web app checks a replacement before ``add_files(..., overwrite=True)``, so a bad file never
+        takes the place of a good one.
+        """
+        from assistant.loaders import load_document
+
+        load_document(path, safe_filename(name or path.name), self.ingestor.max_bytes)

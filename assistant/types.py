@@ -120,6 +120,13 @@ class FileOutcome:
     chunks: int = 0
     error: str | None = None
 
+    def message(self) -> str:
+        """One line for people: 'a.md: reason' (loader errors already start with the file name)."""
+        name = self.source.rsplit("/", 1)[-1]
+        if self.error is None:
+            return f"{self.source}: {self.status}"
+        return self.error if self.error.startswith(name) else f"{self.source}: {self.error}"
+
 
 @dataclass
 class IngestReport:

@@ -1,0 +1,222 @@
+"""Pure formatting for the web chat: an ``Answer`` becomes chat markdown with inline ``[n]`` and a sources
+panel. Everything that comes from a document, an answer or a user is HTML-escaped here, so a document
+containing ``<script>`` shows as text.
+
+The HTML blocks are written on one line: Markdown leaves an HTML block alone up to the next blank line, so
+document text inside it is never read as Markdown either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from assistant.types import Answer, Citation, DocumentInfo, IngestReport, Passage
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|>~])")
+
+# Styles for the classes below; passed to ``launch(css=...)`` (Gradio 6 takes css there, not in Blocks).
+CSS = """
+.ma-cite { font-size: 0.75em; color: var(--color-accent); font-weight: 600; }
+.ma-sources { margin-top: 0.6em; border-top: 1px solid var(--border-color-primary); padding-top: 0.4em;
+  font-size: 0.9em; }
+.ma-sources > summary { cursor: pointer; font-weight: 600; }
+.ma-source { margin: 0.5em 0; }
+.ma-source-head { color: var(--body-text-color-subdued); }
+.ma-source-head b { color: var(--body-text-color); }
+.ma-passage { margin: 0.25em 0 0 0; padding: 0.3em 0.6em; border-left: 3px solid var(--color-accent);
+  background: var(--background-fill-secondary); white-space: normal; }
+.ma-passage mark { background: #fde68a; color: #111; padding: 0 0.1em; border-radius: 2px; }
+.ma-refusal { padding: 0.5em 0.7em; border: 1px dashed var(--border-color-primary); border-radius: 6px;
+  color: var(--body-text-color-subdued); background: var(--background-fill-secondary); }
+.ma-refusal b { color: var(--body-text-color); }
+.ma-note { margin-top: 0.5em; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.ma-error { color: var(--error-text-color, #b91c1c); }
+.ma-typing { color: var(--body-text-color-subdued); }
+#ma-status { min-height: 1.5em; }
+.ma-dot { display: inline-block; width: 0.6em; height: 0.6em; border-radius: 50%; margin-right: 0.4em;
+  vertical-align: 0.05em; background: #9ca3af; }
+.ma-dot.ok { background: #16a34a; } .ma-dot.wait { background: #f59e0b; }
+.ma-dot.busy { background: #2563eb; } .ma-dot.bad { background: #dc2626; }
+"""
+
+STATUS_KINDS = ("ok", "wait", "busy", "bad", "none")
+
+
+def text_to_markdown(text: str) -> str:
+    """Plain text shown as Markdown, literally: HTML escaped and Markdown syntax characters backslashed."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+
+
+def _answer_body(text: str, citations: Sequence[Citation]) -> str:
+    """The answer text, escaped, with each ``[n]`` as a small superscript titled with its document."""
+    titles = {c.number: f"{c.title} ({c.source})" for c in citations}
+    out: list[str] = []
+    last = 0
+    for match in _MARKER.finditer(text):
+        out.append(text_to_markdown(text[last : match.start()]))
+        number = int(match.group(1))
+        title = escape(titles.get(number, f"source {number}"))
+        out.append(f'<sup class="ma-cite" title="{title}">[{number}]</sup>')
+        last = match.end()
+    out.append(text_to_markdown(text[last:]))
+    return "".join(out)
+
+
+def _find_quote(passage: str, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` is in ``passage``: exact, else ignoring case and runs of whitespace."""
+    quote = quote.strip()
+    if not quote:
+        return None
+    at = passage.find(quote)
+    if at >= 0:
+        return at, at + len(quote)
+    words = [re.escape(w) for w in quote.split()]
+    match = re.search(r"\s+".join(words), passage, flags=re.IGNORECASE)
+    return (match.start(), match.end()) if match else None
+
+
+def highlight_passage(passage: str, quote: str) -> str:
+    """The passage, escaped, with the supporting quote inside ``<mark>``."""
+    span = _find_quote(passage, quote)
+    if span is None:
+        marked = escape(passage) if not quote.strip() else escape(passage) + f" <mark>{escape(quote)}</mark>"
+        return " ".join(marked.split())
+    start, end = span
+    marked = f"{escape(passage[:start])}<mark>{escape(passage[start:end])}</mark>{escape(passage[end:])}"
+    return " ".join(marked.split())
+
+
+def _source_head(number: int | None, title: str, source: str, start: int, end: int) -> str:
+    label = f"<b>[{number}]</b> " if number is not None else ""
+    return (
+        f'<div class="ma-source-head">{label}<b>{escape(title)}</b> · '
+        f"<code>{escape(source)}</code> · characters {start}–{end}</div>"
+    )
+
+
+def sources_html(citations: Sequence[Citation]) -> str:
+    """The sources panel: numbered, title, source, the passage with the quote highlighted."""
+    if not citations:
+        return ""
+    items = "".join(
+        f'<div class="ma-source">{_source_head(c.number, c.title, c.source, c.start, c.end)}'
+        f'<blockquote class="ma-passage">{highlight_passage(c.passage, c.quote)}</blockquote></div>'
+        for c in citations
+    )
+    return f'<details class="ma-sources" open><summary>Sources ({len(citations)})</summary>{items}</details>'
+
+
+def _closest_passages_html(passages: Sequence[Passage], limit: int = 2) -> str:
+    if not passages:
+        return ""
+    best = sorted(passages, key=lambda p: p.score, reverse=True)[:limit]
+    items = "".join(
+        f'<div class="ma-source">{_source_head(None, p.title, p.source, p.start, p.end)}'
+        f'<blockquote class="ma-passage">{escape(" ".join(p.text.split()))}</blockquote>'
+        f'<div class="ma-note">relevance {p.score:.2f}</div></div>'
+        for p in best
+    )
+    return (
+        f'<details class="ma-sources"><summary>Closest passages searched ({len(best)})</summary>'
+        f"{items}</details>"
+    )
+
+
+def _unsupported_html(sentences: Sequence[str]) -> str:
+    if not sentences:
+        return ""
+    items = "".join(f"<li>{escape(s)}</li>" for s in sentences)
+    return (
+        '<div class="ma-note">Removed from the draft because the documents do not support '
+        f"{'it' if len(sentences) == 1 else 'them'}:<ul>{items}</ul></div>"
+    )
+
+
+def format_answer(answer: Answer) -> str:
+    """The chat message for a checked answer (or a refusal, styled as a muted note with the reason)."""
+    if answer.refused:
+        why = f" <span>Why: {escape(answer.refusal_reason)}</span>" if answer.refusal_reason else ""
+        note = f'<div class="ma-refusal"><b>{escape(answer.text)}</b>{why}</div>'
+        return "\n\n".join(
+            part
+            for part in (note, _unsupported_html(answer.unsupported), _closest_passages_html(answer.passages))
+            if part
+        )
+    parts = [
+        _answer_body(answer.text, answer.citations),
+        sources_html(answer.citations),
+        _unsupported_html(answer.unsupported),
+    ]
+    return "\n\n".join(part for part in parts if part)
+
+
+def status_html(kind: str, text: str) -> str:
+    """The status line: a coloured dot (ok, wait, busy, bad, none) and the text, escaped."""
+    kind = kind if kind in STATUS_KINDS else "none"
+    return f'<span class="ma-dot {kind}"></span>{escape(text)}'
+
+
+def format_draft(draft: str) -> str:
+    """The answer while it streams (before the citation check replaces it)."""
+    body = text_to_markdown(draft) if draft.strip() else ""
+    return f'{body} <span class="ma-typing">▍</span>'
+
+
+def format_error(message: str) -> str:
+    return f'<div class="ma-refusal ma-error">⚠ {escape(message)}</div>'
+
+
+def format_question(question: str) -> str:
+    return text_to_markdown(question)
+
+
+def answer_payload(answer: Answer) -> dict[str, Any]:
+    """What the API returns for one answer: the checked text, the citations and why it refused."""
+    return {
+        "text": answer.text,
+        "refused": answer.refused,
+        "refusal_reason": answer.refusal_reason,
+        "citations": [
+            {
+                "number": c.number,
+                "title": c.title,
+                "source": c.source,
+                "start": c.start,
+                "end": c.end,
+                "quote": c.quote,
+                "passage": c.passage,
+            }
+            for c in answer.citations
+        ],
+        "unsupported": list(answer.unsupported),
+        "standalone_question": answer.standalone_question,
+        "timings": dict(answer.timings),
+    }
+
+
+def documents_rows(documents: Sequence[DocumentInfo]) -> list[list[Any]]:
+    """Rows of the documents table: title, source, chunks, added (date and time, UTC)."""
+    return [
+        [doc.title, doc.source, doc.chunks, doc.added_at.replace("T", " ").replace("+00:00", " UTC")]
+        for doc in documents
+    ]
+
+
+def report_markdown(report: IngestReport, exists_hint: str = "") -> str:
+    """One line per uploaded file: what happened to it, in words a person can act on."""
+    lines = []
+    for outcome in report.outcomes:
+        name = text_to_markdown(outcome.source)
+        if outcome.status == "failed":
+            reason = outcome.error or "failed"
+            hint = f" {exists_hint}" if exists_hint and "exists already" in reason else ""
+            lines.append(f"- ✗ **{name}**: {text_to_markdown(reason)}{hint}")
+        elif outcome.status == "unchanged":
+            lines.append(f"- = **{name}**: already indexed, unchanged ({outcome.chunks} passages)")
+        else:
+            lines.append(f"- ✓ **{name}**: {outcome.status}, {outcome.chunks} passages, ready to ask about")
+    return "\n".join(lines) or "No files."
