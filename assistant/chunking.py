@@ -11,13 +11,13 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 
+from assistant.sentences import SENTENCE_END
 from assistant.types import Chunk, LoadedDocument
 
 TokenCounter = Callable[[str], int]
 CHUNKER_VERSION = "paragraph-v1"
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]”’]*\s+|(?<=[。！？])")
 _WORD = re.compile(r"\S+")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _NEWLINE = re.compile(r"\n")
@@ -109,7 +109,7 @@ def _fit(text: str, start: int, end: int, count: TokenCounter, max_tokens: int) 
     """Spans covering ``text[start:end]``, each within ``max_tokens``."""
     if count(text[start:end]) <= max_tokens:
         return [(start, end)]
-    sentences = _pieces(text, start, end, _SENTENCE_END)
+    sentences = _pieces(text, start, end, SENTENCE_END)
     if len(sentences) > 1:
         fitted = [span for s, e in sentences for span in _fit(text, s, e, count, max_tokens)]
         return _pack(text, fitted, count, max_tokens)

@@ -15,10 +15,10 @@ import numpy as np
 
 from assistant.embeddings import LocalEmbeddings
 from assistant.retrieval import terms
+from assistant.sentences import SENTENCE_END
 from assistant.types import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d{1,3}(?:\s*(?:,|;|and|-)\s*\d{1,3})*)\]", re.IGNORECASE)
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])[\"”’)]*\s+(?=\S)")
 _LEADING_MARKERS = re.compile(r"^(\s*\[[^\]]{1,20}\])+")
 _NUMBER = re.compile(r"\d[\d,.]*")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
@@ -50,7 +50,9 @@ class CheckResult:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences with their trailing ``[n]`` markers attached (also markers after the full stop)."""
-    pieces = [p for p in _SENTENCE_SPLIT.split(text.strip()) if p.strip()]
+    text = text.strip()
+    cuts = [0, *(m.end() for m in SENTENCE_END.finditer(text)), len(text)]
+    pieces = [text[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip()]
     sentences: list[str] = []
     for piece in pieces:
         lead = _LEADING_MARKERS.match(piece)

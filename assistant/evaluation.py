@@ -318,12 +318,16 @@ def run_eval_command(
             bar.update(done - bar.n)
 
         run = run_eval(assistant, cases, progress, judge)
+    if judge and judge.failures:
+        print(f"The judge failed {len(judge.failures)} times, e.g. {judge.failures[0]}", file=sys.stderr)
+    if not gate:
+        print(f"No gate: no thresholds in {gate_file}.", file=sys.stderr)
     gate_results = apply_gate(run.summary, gate)
     data = eval_report.report_data(
         run, gate_results, eval_report.settings_snapshot(assistant), questions, time.perf_counter() - began
     )
     comparison = eval_report.compare(previous, data) if previous else None
-    paths = eval_report.write_report(data, run, out, comparison)
+    paths = eval_report.write_report(data, out, comparison)
     print(eval_report.format_summary(data))
     if comparison:
         print(eval_report.format_comparison(comparison))

@@ -22,7 +22,7 @@ from assistant.config import Settings
 TODO = "TODO"
 
 _DRAFT_HEADER = """\
-# Draft test cases from thumbs-down feedback ({count} entries, exported {when}).
+# Draft test cases from thumbs-down feedback ({count} {noun}, exported {when}).
 # Same format as eval/questions.yaml (read its header). Before moving a case there:
 #   - check the question is one the documents answer (else set category: unanswerable,
 #     answerable: false, give it an unans- id and drop reference/key_facts/reference_contexts);
@@ -115,7 +115,9 @@ class FeedbackLog:
         """Write the thumbs-down entries as draft test cases (YAML); returns how many."""
         down = [e for e in self.entries() if e.get("rating") == "down"]
         when = _now()
-        parts = [_DRAFT_HEADER.format(count=len(down), when=when)]
+        parts = [
+            _DRAFT_HEADER.format(count=len(down), noun="entry" if len(down) == 1 else "entries", when=when)
+        ]
         for number, entry in enumerate(down, start=1):
             parts.append(_draft_case(entry, number))
         path_out.parent.mkdir(parents=True, exist_ok=True)

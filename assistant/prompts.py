@@ -22,9 +22,11 @@ class PromptFile:
     system: str
     user: str
     input_variables: frozenset[str]
+    examples: tuple[tuple[str, str], ...] = ()  # worked (user, assistant) exchanges shown before the question
 
     def template(self) -> ChatPromptTemplate:
-        return ChatPromptTemplate.from_messages([("system", self.system), ("human", self.user)])
+        shots = [m for user, reply in self.examples for m in (("human", user), ("ai", reply))]
+        return ChatPromptTemplate.from_messages([("system", self.system), *shots, ("human", self.user)])
 
 
 def _placeholders(text: str) -> set[str]:
@@ -55,4 +57,14 @@ def load_prompt(prompts_dir: Path, name: str) -> PromptFile:
             f"Prompt file {path}: placeholders {sorted(used)} do not match "
             f"input_variables {sorted(declared)}."
         )
-    return PromptFile(name=name, system=system, user=user, input_variables=declared)
+    examples = tuple(_example(path, i, item) for i, item in enumerate(data.get("examples") or []))
+    return PromptFile(name=name, system=system, user=user, input_variables=declared, examples=examples)
+
+
+def _example(path: Path, index: int, item: object) -> tuple[str, str]:
+    if not isinstance(item, dict) or not {"user", "assistant"} <= item.keys():
+        raise PromptError(f"Prompt file {path}: example {index + 1} needs 'user' and 'assistant'.")
+    user, reply = str(item["user"]).strip(), str(item["assistant"]).strip()
+    if "{" in user + reply or "}" in user + reply:
+        raise PromptError(f"Prompt file {path}: example {index + 1} must not contain braces.")
+    return user, reply

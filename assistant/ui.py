@@ -303,7 +303,7 @@ class ChatHandlers:
                     except AssistantError as err:
                         target = self.assistant.corpus_target(name).name
                         report.outcomes.append(
-                            FileOutcome(target, "failed", error=f"{err} (kept the old one)")
+                            FileOutcome(target, "failed", error=f"{err} (the old one is kept)")
                         )
                         continue
                 pairs.append((name, path))

@@ -16,7 +16,8 @@ from typing import Any
 from assistant.types import Answer, Citation, DocumentInfo, IngestReport, Passage
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|>~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+_LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))", re.MULTILINE)
 
 # Styles for the classes below; passed to ``launch(css=...)`` (Gradio 6 takes css there, not in Blocks).
 CSS = """
@@ -48,7 +49,14 @@ STATUS_KINDS = ("ok", "wait", "busy", "bad", "none")
 
 def text_to_markdown(text: str) -> str:
     """Plain text shown as Markdown, literally: HTML escaped and Markdown syntax characters backslashed."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+    return _LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    """``- x`` -> ``\\- x``; ``1. x`` -> ``1\\. x``: no list or heading starts from document text."""
+    lead, mark = match.group(1), match.group(2)
+    return f"{lead}{mark}\\" if mark[0].isdigit() else f"{lead}\\{mark}"
 
 
 def _answer_body(text: str, citations: Sequence[Citation]) -> str:
@@ -157,7 +165,7 @@ def format_answer(answer: Answer) -> str:
 def status_html(kind: str, text: str) -> str:
     """The status line: a coloured dot (ok, wait, busy, bad, none) and the text, escaped."""
     kind = kind if kind in STATUS_KINDS else "none"
-    return f'<span class="ma-dot {kind}"></span>{escape(text)}'
+    return f'<span class="ma-dot {kind}"></span>{escape(text, quote=False)}'
 
 
 def format_draft(draft: str) -> str:

@@ -1,0 +1,11 @@
+"""Where sentences end: shared by the chunker and the citation check, so both cut text the same way."""
+
+from __future__ import annotations
+
+import re
+
+# After . ! ? (and closing quotes/brackets) plus white space, or right after a CJK full stop; but not after
+# "U.S."-style initials or common titles, which end in a dot without ending the sentence.
+SENTENCE_END = re.compile(
+    r"(?<![A-Z]\.[A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St|No|vs)\.)(?<=[.!?])[\"')\]”’]*\s+|(?<=[。！？])"
+)

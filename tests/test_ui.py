@@ -1,0 +1,349 @@
+"""The web chat's handlers, called directly with a fake LLM, and its pure formatting helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from assistant import ui_format as fmt
+from assistant.auth import UserStore
+from assistant.service import Assistant
+from assistant.types import Answer, Citation, DocumentInfo, FileOutcome, IngestReport, Passage
+from assistant.ui import ChatHandlers, build_ui
+
+JOINT = "Which technologies were named for joint ventures?"
+GOOD = "The leaders named AI and semiconductors for joint ventures [1]."
+PASSAGE = (
+    "The United States is keen on fostering a new era of U.S.-Japan relations. This entails ongoing "
+    "collaboration to promote joint ventures in critical technologies such as AI and semiconductors."
+)
+QUOTE = PASSAGE[PASSAGE.index("This entails") :]
+
+
+def citation(passage: str = PASSAGE, quote: str = QUOTE, **kw: Any) -> Citation:
+    fields = dict(number=1, chunk_id="c1", source="a.md", title="Title", start=0, end=len(passage))
+    return Citation(passage=passage, quote=quote, **{**fields, **kw})
+
+
+def answer(**kw: Any) -> Answer:
+    fields: dict[str, Any] = dict(question="q", standalone_question="q", text=GOOD, citations=[citation()])
+    return Answer(**{**fields, **kw})
+
+
+# --- formatting ------------------------------------------------------------------------------------------
+def test_answer_has_inline_markers_and_sources_with_the_quote_marked() -> None:
+    html = fmt.format_answer(answer())
+    assert '<sup class="ma-cite" title="Title (a.md)">[1]</sup>' in html
+    assert "Sources (1)" in html and "<code>a.md</code>" in html
+    assert f"<mark>{QUOTE}</mark>" in html
+    assert html.index("<mark>") > html.index("The United States")  # inside its passage
+
+
+def test_document_html_is_escaped_everywhere() -> None:
+    evil = "Before <script>alert(1)</script> and <img src=x onerror=alert(2)> after."
+    cited = citation(passage=evil, quote="<script>alert(1)</script>", title="<b>T</b>", source="<x>.md")
+    text = "It says <script>alert(3)</script> [1]. See [link](javascript:alert(4))"
+    html = fmt.format_answer(answer(text=text, citations=[cited], unsupported=["<i>gone</i>"]))
+    assert "<script>" not in html and "<img" not in html and "<b>T</b>" not in html and "<i>" not in html
+    assert "<mark>&lt;script&gt;alert(1)&lt;/script&gt;</mark>" in html
+    assert "&lt;x&gt;.md" in html and "&lt;i&gt;gone&lt;/i&gt;" in html
+    assert "\\[link\\](javascript" in html  # Markdown link syntax is backslashed: shown as text
+    refusal = fmt.format_answer(answer(refused=True, text="<script>x</script>", refusal_reason="<b>why</b>"))
+    assert "<script>" not in refusal and "&lt;b&gt;why&lt;/b&gt;" in refusal
+
+
+def test_quote_found_despite_different_spacing_and_case_else_shown_after_the_passage() -> None:
+    spaced = fmt.highlight_passage("One   two\nTHREE four.", "one two three")
+    assert spaced == "<mark>One two THREE</mark> four."
+    missing = fmt.highlight_passage("Alpha beta.", "gamma")
+    assert missing == "Alpha beta. <mark>gamma</mark>"
+
+
+def test_refusal_is_a_muted_note_with_the_reason_and_the_closest_passages() -> None:
+    near = Passage("c", "Closest paragraph text.", "a.md", "Title", 0, 0, 23, 0.21)
+    html = fmt.format_answer(
+        answer(
+            refused=True, text="The documents don't say.", refusal_reason="Best match 0.21.", passages=[near]
+        )
+    )
+    assert 'class="ma-refusal"' in html and "Why: Best match 0.21." in html
+    assert "Closest passages searched (1)" in html and "relevance 0.21" in html
+    assert "Sources (" not in html
+
+
+def test_unsupported_sentences_are_listed_in_a_small_note() -> None:
+    html = fmt.format_answer(answer(unsupported=["The meeting was in Paris."]))
+    assert "do not support it" in html and "<li>The meeting was in Paris.</li>" in html
+
+
+def test_documents_rows_and_report_lines() -> None:
+    doc = DocumentInfo("a.md", "A title", 3, "h", "2026-11-27T10:00:00+00:00", 10)
+    assert fmt.documents_rows([doc]) == [["A title", "a.md", 3, "2026-11-27 10:00:00 UTC"]]
+    report = IngestReport(
+        [
+            FileOutcome("b.md", "added", 2),
+            FileOutcome("a.md", "failed", error="a document with this name exists already"),
+        ]
+    )
+    text = fmt.report_markdown(report, exists_hint="Tick replace.")
+    assert "✓ **b.md**: added, 2 passages" in text and "exists already Tick replace." in text
+
+
+# --- chat handlers ---------------------------------------------------------------------------------------
+MakeHandlers = Callable[..., ChatHandlers]
+
+
+@pytest.fixture
+def make_handlers(make_assistant: Callable[..., Assistant], seed_corpus: Path) -> MakeHandlers:
+    def make(responses: list[str] | None = None, users: UserStore | None = None) -> ChatHandlers:
+        assistant = make_assistant(responses=responses or [GOOD] * 4)
+        assistant.ingest()
+        return ChatHandlers(assistant, users)
+
+    return make
+
+
+def run_chat(handlers: ChatHandlers, message: str, turns: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    return list(handlers.respond(message, turns or []))
+
+
+def test_answer_streams_then_is_replaced_by_the_checked_answer(make_handlers: MakeHandlers) -> None:
+    steps = run_chat(make_handlers(), JOINT)
+    first_chat, _, _, textbox = steps[0]
+    assert textbox == "" and first_chat[0] == {"role": "user", "content": fmt.format_question(JOINT)}
+    drafts = [chat[-1]["content"] for chat, *_ in steps[1:-1]]
+    assert len(drafts) > 3 and "ma-typing" in drafts[-1] and "semiconductors" in drafts[-1]
+    chat, turns, status, _ = steps[-1]
+    assert len(chat) == 2 and "ma-typing" not in chat[1]["content"]
+    assert "<mark>" in chat[1]["content"] and "meeting-article.md" in chat[1]["content"]
+    assert "Answered in" in status
+    assert turns[0]["answer"] == GOOD and turns[0]["citations"][0]["source"] == "meeting-article.md"
+
+
+def test_follow_up_sends_plain_history_not_html(make_handlers: MakeHandlers, monkeypatch) -> None:
+    handlers = make_handlers()
+    turns = run_chat(handlers, JOINT)[-1][1]
+    seen: dict[str, Any] = {}
+
+    def fake_stream(question: str, history: list[dict[str, str]]):
+        seen["history"] = history
+        yield answer(question=question, text="AI [1].")
+
+    monkeypatch.setattr(handlers.assistant, "stream", fake_stream)
+    chat, turns, _, _ = run_chat(handlers, "And which one first?", turns)[-1]
+    assert seen["history"] == [{"role": "user", "content": JOINT}, {"role": "assistant", "content": GOOD}]
+    assert len(chat) == 4 and len(turns) == 2
+
+
+def test_refusal_is_shown_with_its_reason(make_handlers: MakeHandlers) -> None:
+    chat, turns, status, _ = run_chat(make_handlers(["NOT IN DOCUMENTS"]), "What is the tariff rate?")[-1]
+    assert 'class="ma-refusal"' in chat[-1]["content"] and "Why:" in chat[-1]["content"]
+    assert turns[0]["refused"] and "don't cover" in status
+
+
+def test_errors_become_a_message_not_a_traceback(make_handlers: MakeHandlers) -> None:
+    handlers = make_handlers()
+    with pytest.warns(UserWarning, match="limit is 2,000"):
+        chat, turns, status, _ = run_chat(handlers, "why " * 600)[-1]
+    assert "ma-error" in chat[-1]["content"] and "limit is 2,000" in status and "Traceback" not in status
+    assert turns[0]["error"]
+    # the failed turn is not sent as history
+    with pytest.warns(UserWarning, match="Please type a question"):
+        assert run_chat(handlers, "   ", turns)[-1][1] == turns
+
+
+def test_new_conversation_clears_everything(make_handlers: MakeHandlers) -> None:
+    chat, turns, _, text = make_handlers().new_conversation()
+    assert chat == [] and turns == [] and text == ""
+
+
+def test_api_chat_keeps_the_session_or_takes_explicit_history(make_handlers: MakeHandlers) -> None:
+    handlers = make_handlers([GOOD] * 6)
+    *drafts, (final, session) = list(handlers.api_chat(JOINT, None, []))
+    assert drafts and drafts[-1][0]["done"] is False and "semiconductors" in drafts[-1][0]["draft"]
+    assert final["done"] and final["text"] == GOOD and final["citations"][0]["number"] == 1
+    assert session == final["history"] and len(session) == 2
+    final2, session2 = list(handlers.api_chat("And AI?", None, session))[-1]
+    assert len(session2) == 4 and final2["history"][0]["content"] == JOINT
+    given = [[JOINT, GOOD]]  # pairs are accepted as well as messages
+    _, session3 = list(handlers.api_chat("And AI?", given, session2))[-1]
+    assert len(session3) == 4
+    with pytest.raises(gr.Error, match="Please type a question"):
+        list(handlers.api_chat("", None, []))
+
+
+# --- feedback --------------------------------------------------------------------------------------------
+def test_thumbs_and_comment_go_to_the_feedback_log(make_handlers: MakeHandlers) -> None:
+    handlers = make_handlers()
+    turns = run_chat(handlers, JOINT)[-1][1]
+    like = gr.LikeData(None, {"index": 1, "value": ["..."], "liked": False})
+    status, comment, turns = handlers.rate(turns, "", like, gr.Request(username="ann"))
+    assert "Thanks" in status and turns[0]["feedback_id"]
+    status, comment = handlers.add_comment(turns, "Should mention AI first.", gr.Request(username="ann"))
+    assert "Comment saved" in status and comment == ""
+    [entry] = handlers.feedback.entries()
+    assert entry["rating"] == "down" and entry["question"] == JOINT and entry["answer"] == GOOD
+    assert entry["comment"] == "Should mention AI first." and entry["user"] == "ann"
+    assert entry["citations"][0]["source"] == "meeting-article.md" and entry["time"]
+    unliked = gr.LikeData(None, {"index": 1, "value": ["..."], "liked": ""})
+    handlers.rate(turns, "", unliked)  # taking a thumb back records nothing
+    assert len(handlers.feedback.entries()) == 1
+    lines = handlers.feedback.path.read_text().splitlines()
+    assert [json.loads(x)["type"] for x in lines] == ["rating", "comment"]
+
+
+def test_comment_without_a_rating_asks_for_one(make_handlers: MakeHandlers) -> None:
+    status, comment = make_handlers().add_comment([], "hm")
+    assert "first" in status and comment == "hm"
+
+
+# --- documents: upload, remove, roles --------------------------------------------------------------------
+class Upload(str):
+    """A path with the name the browser gave (as a FileData's orig_name would carry)."""
+
+    orig_name: str
+
+
+def upload_file(tmp_path: Path, name: str, text: str | bytes, orig_name: str | None = None) -> Upload:
+    folder = tmp_path / "uploads" / str(len(list(tmp_path.glob("uploads/*"))))
+    folder.mkdir(parents=True)
+    path = folder / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    item = Upload(str(path))
+    item.orig_name = orig_name or name
+    return item
+
+
+NOTE = "The hydrogen working group of Kyoto met on the ferry to discuss fuel cells.\n"
+
+
+def test_upload_saves_under_a_safe_name_and_is_answerable(
+    make_handlers: MakeHandlers, tmp_path: Path
+) -> None:
+    handlers = make_handlers()
+    corpus = handlers.assistant.settings.corpus_dir
+    files = [
+        upload_file(tmp_path, "x.md", NOTE, orig_name="../../x.md"),
+        upload_file(
+            tmp_path, "evil.md", "Osaka trade notes about ports and ships.\n", orig_name="/etc/evil.md"
+        ),
+    ]
+    message, rows, _, cleared = handlers.upload(files, False)
+    assert "✓ **x.md**: added" in message and "✓ **evil.md**: added" in message and cleared is None
+    assert (corpus / "x.md").read_text() == NOTE and (corpus / "evil.md").exists()
+    assert not (tmp_path / "x.md").exists() and not Path("/etc/evil.md").exists()
+    assert {row[1] for row in rows} == {"meeting-article.md", "x.md", "evil.md"}
+    assert handlers.assistant.search("hydrogen working group ferry", 1)[0].source == "x.md"
+
+
+def test_existing_name_is_not_overwritten_without_asking(make_handlers: MakeHandlers, tmp_path: Path) -> None:
+    handlers = make_handlers()
+    target = handlers.assistant.settings.corpus_dir / "meeting-article.md"
+    before = target.read_bytes()
+    message, *_ = handlers.upload([upload_file(tmp_path, "meeting-article.md", NOTE)], False)
+    assert "exists already" in message and "Replace documents with the same name" in message
+    assert target.read_bytes() == before
+    message, *_ = handlers.upload([upload_file(tmp_path, "meeting-article.md", NOTE)], True)
+    assert "✓ **meeting-article.md**: updated" in message and target.read_text() == NOTE
+
+
+def test_bad_file_gets_a_clear_message_and_nothing_is_lost(
+    make_handlers: MakeHandlers, tmp_path: Path
+) -> None:
+    handlers = make_handlers()
+    corpus = handlers.assistant.settings.corpus_dir
+    before = sorted(p.name for p in corpus.iterdir())
+    article = (corpus / "meeting-article.md").read_bytes()
+    broken = b"%PDF-1.4 this is not really a pdf"
+    message, *_ = handlers.upload([upload_file(tmp_path, "broken.pdf", broken)], False)
+    assert "✗ **broken.pdf**" in message and "Traceback" not in message
+    message2, *_ = handlers.upload([upload_file(tmp_path, "tool.exe", b"MZ")], False)
+    assert "unsupported file type" in message2
+    # a bad replacement does not take the place of a good document
+    message3, rows3, *_ = handlers.upload(
+        [upload_file(tmp_path, "meeting-article.md", b"\x00\x01" * 50)], True
+    )
+    assert "✗ **meeting-article.md**" in message3 and "old one is kept" in message3
+    assert sorted(p.name for p in corpus.iterdir()) == before
+    assert (corpus / "meeting-article.md").read_bytes() == article
+    assert [r[1] for r in rows3] == ["meeting-article.md"] and rows3[0][2] == 11
+
+
+def test_upload_without_files_says_so(make_handlers: MakeHandlers) -> None:
+    with pytest.warns(UserWarning):
+        message, *_ = make_handlers().upload([], False)
+    assert "Choose one or more files" in message
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> UserStore:
+    store = UserStore(tmp_path / "users.yaml", sleep=lambda s: None)
+    store.add("ann", "admin-password", "admin")
+    store.add("rob", "reader-password", "reader")
+    return store
+
+
+def test_readers_cannot_upload_or_remove_even_through_the_api(
+    make_handlers: MakeHandlers, users: UserStore, tmp_path: Path
+) -> None:
+    handlers = make_handlers(users=users)
+    corpus = handlers.assistant.settings.corpus_dir
+    for request in (gr.Request(username="rob"), None, gr.Request(username="stranger")):
+        with pytest.warns(UserWarning, match="Only an admin"):
+            message, *_ = handlers.upload([upload_file(tmp_path, "x.md", NOTE)], False, request=request)
+        assert "Only an admin" in message and not (corpus / "x.md").exists()
+        with pytest.warns(UserWarning, match="Only an admin"):
+            message, rows, _ = handlers.remove("meeting-article.md", request=request)
+        assert "Only an admin" in message and len(rows) == 1
+    message, *_ = handlers.upload(
+        [upload_file(tmp_path, "x.md", NOTE)], False, request=gr.Request(username="ann")
+    )
+    assert "✓ **x.md**" in message
+    message, rows, _ = handlers.remove("x.md", request=gr.Request(username="ann"))
+    assert "Removed **x.md**" in message and [r[1] for r in rows] == ["meeting-article.md"]
+    assert not (corpus / "x.md").exists()
+    assert list((handlers.assistant.settings.data_dir / "removed").glob("*-x.md"))
+
+
+def test_page_load_shows_the_admin_tools_to_admins_only(
+    make_handlers: MakeHandlers, users: UserStore
+) -> None:
+    handlers = make_handlers(users=users)
+    who, admin_col, note, rows, *_ = handlers.on_load(gr.Request(username="rob"))
+    assert "**rob** (reader)" in who and "Log out" in who
+    assert admin_col.visible is False and note.visible is True and len(rows) == 1
+    _, admin_col, note, *_ = handlers.on_load(gr.Request(username="ann"))
+    assert admin_col.visible is True and note.visible is False
+    open_handlers = ChatHandlers(handlers.assistant)  # no users file: no login, everyone may manage
+    who, admin_col, *_ = open_handlers.on_load(None)
+    assert who == "" and admin_col.visible is True
+
+
+def test_remove_unknown_document_is_a_message(make_handlers: MakeHandlers) -> None:
+    with pytest.warns(UserWarning):
+        message, rows, _ = make_handlers().remove("nope.md")
+    assert "No document named 'nope.md'" in message and len(rows) == 1
+
+
+def test_status_reports_warm_up_ready_and_load_errors(make_handlers: MakeHandlers) -> None:
+    handlers = make_handlers()
+    assert "warming up" in handlers.status()
+    status, timer = handlers.tick()
+    assert timer.active is True
+    handlers.assistant.chain  # noqa: B018
+    status, timer = handlers.tick()
+    assert "Ready · 1 document indexed" in status and timer.active is False
+    broken = ChatHandlers(make_handlers().assistant, model_error=lambda: "no <b>model</b>")
+    assert "could not be loaded: no &lt;b&gt;model&lt;/b&gt;" in broken.status()
+
+
+def test_build_ui_wires_a_named_chat_endpoint_without_launching(make_handlers: MakeHandlers) -> None:
+    demo = build_ui(make_handlers().assistant)
+    names = {fn.api_name for fn in demo.fns.values()}
+    assert {"chat", "upload", "remove"} <= names
+    assert not demo.is_running
