@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.embeddings import LocalEmbeddings
 from assistant.retrieval import terms
-from assistant.sentences import SENTENCE_END
+from assistant.sentences import sentence_pieces
 from assistant.types import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d{1,3}(?:\s*(?:,|;|and|-)\s*\d{1,3})*)\]", re.IGNORECASE)
@@ -50,9 +50,7 @@ class CheckResult:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences with their trailing ``[n]`` markers attached (also markers after the full stop)."""
-    text = text.strip()
-    cuts = [0, *(m.end() for m in SENTENCE_END.finditer(text)), len(text)]
-    pieces = [text[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip()]
+    pieces = sentence_pieces(text.strip())
     sentences: list[str] = []
     for piece in pieces:
         lead = _LEADING_MARKERS.match(piece)
@@ -105,7 +103,9 @@ class CitationChecker:
         self.threshold = threshold
         self.overlap = overlap
 
-    def check(self, draft: str, passages: list[Passage]) -> CheckResult:
+    def check(self, draft: str, passages: list[Passage], question: str = "") -> CheckResult:
+        """Check ``draft`` against ``passages``. Names the question itself uses ('the PM') count as given;
+        numbers never do."""
         sentences = [s for s in split_sentences(draft) if len(strip_markers(s).split()) >= 2]
         if not sentences or not passages:
             return CheckResult("", [], [strip_markers(s) for s in sentences], is_refusal(draft))
@@ -121,6 +121,7 @@ class CitationChecker:
         for p in range(len(passages)):
             similarity[:, p] = np.maximum(similarity[:, p], unit_sim[:, owners == p].max(axis=1))
         lowered = [p.text.lower() for p in passages]
+        asked = set(re.findall(r"\w+", question.lower()))
         word_sets = [set(re.findall(r"\w+", t)) for t in lowered]
         stem_sets = [set(terms(p.text)) for p in passages]
 
@@ -140,7 +141,10 @@ class CitationChecker:
                 best = max(range(len(passages)), key=support)
                 chosen = [best] if support(best) >= self.threshold else []
             missing = [
-                t for t in key_terms(body) if not any(_term_in(t, lowered[p], word_sets[p]) for p in chosen)
+                t
+                for t in key_terms(body)
+                if not any(_term_in(t, lowered[p], word_sets[p]) for p in chosen)
+                and not (t.lower() in asked and not t[0].isdigit())
             ]
             for term in list(missing):
                 holder = next(

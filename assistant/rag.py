@@ -16,6 +16,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from assistant.citations import CitationChecker, strip_markers
 from assistant.errors import QuestionError
+from assistant.guard import split_injections
 from assistant.prompts import PromptFile
 from assistant.retrieval import Retriever
 from assistant.types import Answer, Passage, Token
@@ -106,12 +107,19 @@ class RagChain:
         started = time.perf_counter()
         question = _clean_question(question, self.settings.max_question_chars)
         timings: dict[str, float] = {}
-        standalone = self.condense(question, history)
+        asked, injected = split_injections(question)
+        if not asked:
+            answer = Answer(question=question, standalone_question="", text="")
+            reason = "The message gives the assistant instructions instead of asking about the documents."
+            yield self._refuse(answer, started, timings, reason)
+            return
+        standalone = self.condense(asked, history)
         timings["condense_s"] = time.perf_counter() - started
         mark = time.perf_counter()
         passages = self.retriever.retrieve(standalone, self.settings.top_k)
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(question=question, standalone_question=standalone, text="", passages=passages)
+        answer.unsupported = injected  # instructions removed from the question are reported, never obeyed
         best = max((p.score for p in passages), default=0.0)
         if best < self.settings.min_relevance:
             yield self._refuse(
@@ -139,7 +147,7 @@ class RagChain:
             answer.timings = {**timings, "total_s": time.perf_counter() - started}
             yield answer
             return
-        checked = self.checker.check(draft, passages)
+        checked = self.checker.check(draft, passages, question=standalone)
         timings["check_s"] = time.perf_counter() - mark
         answer.unsupported = checked.unsupported
         if checked.model_refused:
