@@ -21,9 +21,11 @@ from assistant.types import Citation, Passage
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d{1,3}(?:\s*(?:,|;|and|-)\s*\d{1,3})*)\]", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(r"^(\s*\[[^\]]{1,20}\])+")
 _NUMBER = re.compile(r"\d[\d,.]*")
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
+_NAME = re.compile(r"\b[A-Z][\w'’-]+")
 _NOT_NAMES = frozenset(
-    {"I", "The", "This", "These", "They", "It", "In", "On", "As", "He", "She", "His", "Her"}
+    "I The This That These Those They Their It Its In On At As By For From To With Of He She His Her We Our "
+    "Yes No Not Also Both And But Or So However According While During After Before Since There Here "
+    "What When Where Which Who Why How A An If Then Thus Therefore Overall Each Every Some Many Most".split()
 )
 REFUSAL_PATTERNS = [
     re.compile(p, re.IGNORECASE)
@@ -106,7 +108,7 @@ class CitationChecker:
     def check(self, draft: str, passages: list[Passage], question: str = "") -> CheckResult:
         """Check ``draft`` against ``passages``. Names the question itself uses ('the PM') count as given;
         numbers never do."""
-        sentences = [s for s in split_sentences(draft) if len(strip_markers(s).split()) >= 2]
+        sentences = [s for s in split_sentences(draft) if strip_markers(s)]
         if not sentences or not passages:
             return CheckResult("", [], [strip_markers(s) for s in sentences], is_refusal(draft))
         bodies = [strip_markers(s) for s in sentences]
