@@ -23,9 +23,9 @@ _LEADING_MARKERS = re.compile(r"^(\s*\[[^\]]{1,20}\])+")
 _NUMBER = re.compile(r"\d[\d,.]*")
 _NAME = re.compile(r"\b[A-Z][\w'’-]+")
 _NOT_NAMES = frozenset(
-    "I The This That These Those They Their It Its In On At As By For From To With Of He She His Her We Our "
-    "Yes No Not Also Both And But Or So However According While During After Before Since There Here "
-    "What When Where Which Who Why How A An If Then Thus Therefore Overall Each Every Some Many Most".split()
+    "I The This That These Those They Their It Its In On At As By For From To With Of He She His Her We "
+    "Our Yes No Not Also Both And But Or So However According While During After Before Since There Here "
+    "What When Where Which Who Why How A An If Then Thus Therefore Overall Each Every Some Many Most ".split()
 )
 REFUSAL_PATTERNS = [
     re.compile(p, re.IGNORECASE)

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
 
     # --- retrieval ---------------------------------------------------------------------------------
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model per question.")
+    glossary_path: Path | None = Field(
+        Path("glossary.yaml"),
+        description="Terms whose synonyms are added to search queries (acronyms, 'Tokyo' -> Japan).",
+    )
     hybrid: bool = Field(True, description="Fuse BM25 keyword ranking with vector ranking (RRF).")
     min_relevance: float = Field(
         0.30,

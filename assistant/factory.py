@@ -10,6 +10,7 @@ from assistant.chunking import CHUNKER_VERSION
 from assistant.citations import CitationChecker
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings, force_offline
+from assistant.glossary import Glossary
 from assistant.ingest import Ingestor
 from assistant.llm import AssemblyProgress, load_chat_model
 from assistant.prompts import load_prompt
@@ -48,7 +49,8 @@ def build_assistant(
         max_tokens=settings.chunk_max_tokens,
         max_bytes=int(settings.max_file_mb * 1024 * 1024),
     )
-    retriever = Retriever(store, embeddings, settings.hybrid, lambda: ingestor.generation)
+    glossary = Glossary.load(settings.glossary_path)
+    retriever = Retriever(store, embeddings, settings.hybrid, lambda: ingestor.generation, glossary)
     prompts_dir = settings.resolved_prompts_dir()
     answer_prompt = load_prompt(prompts_dir, "answer")
     condense_prompt = load_prompt(prompts_dir, "condense")

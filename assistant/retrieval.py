@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from assistant.embeddings import LocalEmbeddings
+from assistant.glossary import Glossary
 from assistant.store import ChunkStore, to_passage
 from assistant.types import Passage
 
@@ -159,7 +160,9 @@ class Retriever:
         embeddings: LocalEmbeddings,
         hybrid: bool,
         index_version: Callable[[], int],
+        glossary: Glossary | None = None,
     ) -> None:
+        self.glossary = glossary or Glossary({})
         self.store = store
         self.embeddings = embeddings
         self.hybrid = hybrid
@@ -181,6 +184,7 @@ class Retriever:
             return self._keywords
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
+        query = self.glossary.expand(query)
         vector = self.embeddings.embed_query(query)
         if not self.hybrid:
             return self.store.query(vector, k)
