@@ -268,7 +268,7 @@ def run_eval(
     return EvalRun(results, summarise(results), time.perf_counter() - began, started_at)
 
 
-def _judge_from_env(assistant: Assistant) -> FaithfulnessJudge | None:
+def judge_from_env(assistant: Assistant) -> FaithfulnessJudge | None:
     """The optional judge: an OpenAI-compatible server at ASSISTANT_EVAL_JUDGE_URL (off when unset)."""
     url = os.environ.get("ASSISTANT_EVAL_JUDGE_URL", "").strip()
     if not url:
@@ -310,7 +310,7 @@ def run_eval_command(
             f"No documents are indexed from {assistant.settings.corpus_dir}: nothing to ask."
         )
     assistant.chain  # noqa: B018  (loads the language model before the clock of the first case starts)
-    judge = _judge_from_env(assistant)
+    judge = judge_from_env(assistant)
     with tqdm(total=len(cases), desc="Evaluating", unit="case", file=sys.stderr) as bar:
 
         def progress(done: int, total: int, case_id: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
@@ -19,7 +20,9 @@ from pydantic import Field
 from assistant import cli
 from assistant.evalset import EvalCase, GoldContext, load_eval_set
 from assistant.evaluation import (
+    FaithfulnessJudge,
     citation_scores,
+    judge_from_env,
     matches_gold,
     missing_facts,
     retrieval_scores,
@@ -28,6 +31,7 @@ from assistant.evaluation import (
     summarise,
     token_f1,
 )
+from assistant.prompts import load_prompt
 from assistant.types import Answer, Citation, Passage
 from tests.conftest import AssistantFactory
 
@@ -162,6 +166,33 @@ def test_the_summary_counts_refusals_rates_and_latency() -> None:
     assert summary["unsupported_rate"] == pytest.approx(1 / 4)  # 1 of 4 draft sentences (refusals skipped)
     assert summary["first_token_p50_s"] == 1.0 and summary["total_p95_s"] == pytest.approx(9.0)
     assert summary["case_pass_rate"] == pytest.approx(2 / 5) and summary["errors"] == 0.0
+
+
+# --- the optional judge -----------------------------------------------------------------------------
+def test_the_faithfulness_judge_scores_the_share_of_supported_sentences() -> None:
+    prompt = load_prompt(ROOT / "prompts", "judge_faithfulness")
+    two = answer("AI is named [1]. Chips are named too [1].", [passage(TECH)], [0])
+    judge = FaithfulnessJudge(FakeListChatModel(responses=["1: YES\n2: NO", "I am not sure."]), prompt)
+    assert judge.score(two) == 0.5
+    assert judge.score(two) is None  # an unreadable verdict is no score, not a zero
+    assert judge.score(answer("No.", [passage(TECH)], refused=True)) is None
+
+    class Down(FakeListChatModel):
+        def _call(self, *args: Any, **kwargs: Any) -> str:
+            raise ConnectionError("judge is down")
+
+    broken = FaithfulnessJudge(Down(responses=["x"]), prompt)
+    assert broken.score(two) is None and broken.failures == ["ConnectionError: judge is down"]
+
+
+def test_the_judge_is_off_unless_its_url_is_set(
+    make_assistant: AssistantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assistant = make_assistant()
+    monkeypatch.delenv("ASSISTANT_EVAL_JUDGE_URL", raising=False)
+    assert judge_from_env(assistant) is None
+    monkeypatch.setenv("ASSISTANT_EVAL_JUDGE_URL", "http://127.0.0.1:9/v1")
+    assert isinstance(judge_from_env(assistant), FaithfulnessJudge)  # built lazily: nothing is called yet
 
 
 # --- runs through the chain with fake models ---------------------------------------------------------
