@@ -31,11 +31,17 @@ def chunk_id(source: str, content_hash: str, position: int) -> str:
     return f"{source_key}-{content_hash[:12]}-{position:04d}"
 
 
-def _split_at(text: str, start: int, end: int, separator: re.Pattern[str]) -> list[tuple[int, int]]:
+def _split_at(
+    text: str, start: int, end: int, separator: re.Pattern[str], keep_separator: bool = False
+) -> list[tuple[int, int]]:
+    """Stripped spans of ``text[start:end]`` between matches of ``separator``.
+
+    With ``keep_separator`` a match stays at the end of the span before it (closing quotes after a full stop).
+    """
     spans: list[tuple[int, int]] = []
     position = start
     for match in separator.finditer(text, start, end):
-        spans.extend(_strip_span(text, position, match.start()))
+        spans.extend(_strip_span(text, position, match.end() if keep_separator else match.start()))
         position = match.end()
     spans.extend(_strip_span(text, position, end))
     return spans
@@ -81,17 +87,6 @@ def _strip_span(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield offset, offset + len(stripped)
 
 
-def _pieces(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
-    """Split ``text[start:end]`` after each match of ``pattern`` (sentence ends) into stripped spans."""
-    spans: list[tuple[int, int]] = []
-    position = start
-    for match in pattern.finditer(text, start, end):
-        spans.extend(_strip_span(text, position, match.end()))
-        position = match.end()
-    spans.extend(_strip_span(text, position, end))
-    return spans
-
-
 def _pack(
     text: str, spans: list[tuple[int, int]], count: TokenCounter, max_tokens: int
 ) -> list[tuple[int, int]]:
@@ -109,7 +104,7 @@ def _fit(text: str, start: int, end: int, count: TokenCounter, max_tokens: int) 
     """Spans covering ``text[start:end]``, each within ``max_tokens``."""
     if count(text[start:end]) <= max_tokens:
         return [(start, end)]
-    sentences = _pieces(text, start, end, SENTENCE_END)
+    sentences = _split_at(text, start, end, SENTENCE_END, keep_separator=True)
     if len(sentences) > 1:
         fitted = [span for s, e in sentences for span in _fit(text, s, e, count, max_tokens)]
         return _pack(text, fitted, count, max_tokens)

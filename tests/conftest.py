@@ -82,3 +82,26 @@ def real_llm() -> BaseChatModel:
     from assistant.llm import load_embedded
 
     return load_embedded(Settings())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, seconds: float, what: str) -> None:
+    """Wait until something listens on 127.0.0.1:port, or fail the test."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"{what} did not start on port {port} within {seconds:.0f}s")

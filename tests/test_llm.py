@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 from assistant import llm
 from assistant.config import Settings
 from assistant.errors import ModelError
-from tests.conftest import AssistantFactory
+from tests.conftest import AssistantFactory, free_port, wait_for_port
 
 
 def test_assembled_model_is_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,9 +41,7 @@ def test_openai_backend_needs_a_url() -> None:
 def llama_server() -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server with the packaged GGUF, on 127.0.0.1."""
     gguf = llm.assemble_gguf(Settings().cache_dir)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -66,15 +62,7 @@ def llama_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not start")
+        wait_for_port(port, 120, "llama_cpp.server")
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         proc.terminate()
