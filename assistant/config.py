@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     )
     hybrid: bool = Field(True, description="Fuse BM25 keyword ranking with vector ranking (RRF).")
     min_relevance: float = Field(
-        0.30,
+        0.25,
         ge=-1.0,
         le=1.0,
         description="Cosine similarity the best passage must reach, else the assistant says the documents "
