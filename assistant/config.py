@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="Port the web app listens on.")
     users_file: Path | None = Field(
         None,
-        description="Users file (see `assistant users add`). Set: login is required. Unset: no login.",
+        description="Users file (default: data_dir/users.yaml). Login is required as soon as it holds a "
+        "user (`assistant users add NAME --role admin`); with no users, no login.",
     )
 
     def resolved_chroma_dir(self) -> Path:

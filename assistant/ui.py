@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gradio as gr
 
@@ -38,47 +38,12 @@ def _username(request: gr.Request | None) -> str | None:
     return getattr(request, "username", None) if request is not None else None
 
 
-def _plain_history(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """What the assistant is told about the conversation: the plain questions and checked answers."""
-    history: list[dict[str, str]] = []
-    for turn in turns:
-        if not turn.get("error"):
-            history += [
-                {"role": "user", "content": turn["question"]},
-                {"role": "assistant", "content": turn["answer"]},
-            ]
-    return history
+class Warmup(Protocol):
+    """The model loading in the background (``webapp.ModelWarmup``)."""
 
+    def ready(self) -> bool: ...
 
-def _messages(turns: list[dict[str, Any]], pending: tuple[str, str] | None = None) -> list[dict[str, str]]:
-    shown = [(t["question"], t["display"]) for t in turns] + ([pending] if pending else [])
-    messages: list[dict[str, str]] = []
-    for question, display in shown:
-        messages += [
-            {"role": "user", "content": fmt.format_question(question)},
-            {"role": "assistant", "content": display},
-        ]
-    return messages
-
-
-def _error_turn(question: str, message: str) -> dict[str, Any]:
-    return {"question": question, "answer": "", "display": fmt.format_error(message), "error": True}
-
-
-def _clean_api_history(history: Any) -> list[dict[str, str]]:
-    """An API caller's history: role/content messages (or [question, answer] pairs), as plain text."""
-    if not isinstance(history, list):
-        raise AssistantError("history must be a list of {'role': ..., 'content': ...} messages.")
-    clean: list[dict[str, str]] = []
-    for item in history:
-        if isinstance(item, dict) and item.get("role") in ("user", "assistant"):
-            clean.append({"role": item["role"], "content": str(item.get("content") or "")})
-        elif isinstance(item, list | tuple) and len(item) == 2:
-            clean += [
-                {"role": "user", "content": str(item[0] or "")},
-                {"role": "assistant", "content": str(item[1] or "")},
-            ]
-    return clean
+    def error(self) -> str | None: ...
 
 
 class ChatHandlers:
@@ -88,11 +53,11 @@ class ChatHandlers:
         self,
         assistant: Assistant,
         users: UserStore | None = None,
-        model_error: Callable[[], str | None] | None = None,
+        warmup: Warmup | None = None,
     ) -> None:
         self.assistant = assistant
         self.users = users
-        self.model_error = model_error or (lambda: None)
+        self.warmup = warmup
         self.feedback = FeedbackLog(feedback_path(assistant.settings))
 
     # --- access --------------------------------------------------------------------------------------
@@ -104,8 +69,14 @@ class ChatHandlers:
             raise AccessError("Only an admin can add or remove documents.")
 
     # --- status --------------------------------------------------------------------------------------
+    def model_ready(self) -> bool:
+        return self.warmup.ready() if self.warmup is not None else self.assistant.model_loaded
+
+    def model_error(self) -> str | None:
+        return self.warmup.error() if self.warmup is not None else None
+
     def status(self) -> str:
-        if self.assistant.model_loaded:
+        if self.model_ready():
             count = len(self.assistant.documents())
             return fmt.status_html("ok", f"Ready · {count} document{'s' if count != 1 else ''} indexed")
         error = self.model_error()
@@ -118,7 +89,7 @@ class ChatHandlers:
         )
 
     def tick(self) -> tuple[str, gr.Timer]:
-        done = self.assistant.model_loaded or bool(self.model_error())
+        done = self.model_ready() or bool(self.model_error())
         return self.status(), gr.Timer(active=not done)
 
     # --- chat ----------------------------------------------------------------------------------------
@@ -130,26 +101,26 @@ class ChatHandlers:
         question = (message or "").strip()
         if not question:
             gr.Warning("Please type a question.")
-            yield _messages(turns), turns, self.status(), message
+            yield fmt.chat_messages(turns), turns, self.status(), message
             return
         started = time.perf_counter()
         status = (
             fmt.status_html("busy", "Answering…")
-            if self.assistant.model_loaded
+            if self.model_ready()
             else fmt.status_html("wait", "Waiting for the language model to warm up; your question is next…")
         )
-        yield _messages(turns, (question, fmt.format_draft(""))), turns, status, ""
+        yield fmt.chat_messages(turns, (question, fmt.format_draft(""))), turns, status, ""
         draft, first = "", None
         try:
             answer: Answer | None = None
-            for event in self.assistant.stream(question, _plain_history(turns)):
+            for event in self.assistant.stream(question, fmt.plain_history(turns)):
                 if isinstance(event, Token):
                     if first is None:
                         first = time.perf_counter() - started
                     draft += event.text
                     pending = (question, fmt.format_draft(draft))
                     yield (
-                        _messages(turns, pending),
+                        fmt.chat_messages(turns, pending),
                         turns,
                         fmt.status_html("busy", f"Answering… (first words after {first:.1f} s)"),
                         "",
@@ -160,17 +131,13 @@ class ChatHandlers:
                 raise AssistantError("The assistant ended without an answer. Please try again.")
         except AssistantError as err:
             gr.Warning(str(err))
-            turns.append(
-                {"question": question, "answer": "", "display": fmt.format_error(str(err)), "error": True}
-            )
-            yield _messages(turns), turns, fmt.status_html("bad", str(err)), ""
+            turns.append(fmt.error_turn(question, str(err)))
+            yield fmt.chat_messages(turns), turns, fmt.status_html("bad", str(err)), ""
             return
         except Exception:
             log.exception("answering failed")
-            turns.append(
-                {"question": question, "answer": "", "display": fmt.format_error(UNEXPECTED), "error": True}
-            )
-            yield _messages(turns), turns, fmt.status_html("bad", UNEXPECTED), ""
+            turns.append(fmt.error_turn(question, UNEXPECTED))
+            yield fmt.chat_messages(turns), turns, fmt.status_html("bad", UNEXPECTED), ""
             return
         payload = fmt.answer_payload(answer)
         turns.append(
@@ -190,7 +157,7 @@ class ChatHandlers:
                 "ok", f"Answered in {took:.1f} s" + (f" (first words after {first:.1f} s)" if first else "")
             )
         )
-        yield _messages(turns), turns, status, ""
+        yield fmt.chat_messages(turns), turns, status, ""
 
     def new_conversation(self) -> tuple[list[Any], list[Any], str, str]:
         return [], [], self.status(), ""
@@ -210,7 +177,7 @@ class ChatHandlers:
 
         Without ``history`` the conversation of this client session is used (and extended)."""
         try:
-            previous = _clean_api_history(history) if history else list(session or [])
+            previous = fmt.api_history(history) if history else list(session or [])
             draft = ""
             for event in self.assistant.stream(message or "", previous):
                 if isinstance(event, Token):
@@ -222,7 +189,7 @@ class ChatHandlers:
                     kept = kept[-_KEEP_MESSAGES:]
                     yield {**fmt.answer_payload(event), "done": True, "history": kept}, kept
                     return
-        except AssistantError as err:
+        except (AssistantError, ValueError) as err:
             raise gr.Error(str(err), print_exception=False) from None
         except Exception:
             log.exception("API answer failed")
@@ -320,6 +287,9 @@ class ChatHandlers:
         except AssistantError as err:
             gr.Warning(str(err))
             message = f"✗ {fmt.text_to_markdown(str(err))}"
+        except Exception:
+            log.exception("changing the documents failed")
+            message = f"✗ {UNEXPECTED}"
         rows, choices = self.documents()
         return message, rows, choices, None
 
@@ -336,6 +306,9 @@ class ChatHandlers:
         except AssistantError as err:
             gr.Warning(str(err))
             message = f"✗ {fmt.text_to_markdown(str(err))}"
+        except Exception:
+            log.exception("changing the documents failed")
+            message = f"✗ {UNEXPECTED}"
         rows, choices = self.documents()
         return message, rows, choices
 
@@ -348,7 +321,7 @@ class ChatHandlers:
             role = self.users.role(name) or "unknown"
             who = f"Signed in as **{fmt.text_to_markdown(name or '?')}** ({role}) · [Log out](/logout)"
         rows, choices = self.documents()
-        done = self.assistant.model_loaded or bool(self.model_error())
+        done = self.model_ready() or bool(self.model_error())
         return (
             who,
             gr.Column(visible=admin),
@@ -363,10 +336,13 @@ class ChatHandlers:
 def build_ui(
     assistant: Assistant,
     users: UserStore | None = None,
-    model_error: Callable[[], str | None] | None = None,
+    warmup: Warmup | None = None,
 ) -> gr.Blocks:
     """The page: a Chat tab (streamed answers with sources, feedback) and a Documents tab."""
-    h = ChatHandlers(assistant, users, model_error)
+    h = ChatHandlers(assistant, users, warmup)
+    # One embedded model answers one question at a time: the others wait in Gradio's queue, which shows
+    # their place. A model server (llm_backend=openai) can take several at once.
+    answer_limit: int | str = 1 if assistant.settings.llm_backend == "embedded" else "default"
     with gr.Blocks(title="Meeting assistant", analytics_enabled=False) as demo:
         with gr.Row(equal_height=True):
             gr.Markdown(
@@ -388,7 +364,7 @@ def build_ui(
                     placeholder="**Ask about the meeting.** Try one of these:",
                     feedback_options=("Like", "Dislike"),
                     latex_delimiters=[],
-                    buttons=["copy"],
+                    buttons=[],  # "copy" would copy the HTML of the sources panel
                 )
                 with gr.Row():
                     question = gr.Textbox(
@@ -410,6 +386,8 @@ def build_ui(
                     comment_btn = gr.Button("Send comment", size="sm", scale=0)
             with gr.Tab("Documents", id="documents") as docs_tab:
                 table = gr.Dataframe(
+                    label="documents",
+                    show_label=False,
                     headers=["Title", "Source", "Chunks", "Added"],
                     interactive=False,
                     elem_id="ma-docs",
@@ -422,16 +400,17 @@ def build_ui(
                         file_count="multiple",
                         file_types=UPLOAD_TYPES,
                         label="Files to add",
+                        height=160,
                         elem_id="ma-upload",
                     )
                     replace = gr.Checkbox(label="Replace documents with the same name", value=False)
                     upload_btn = gr.Button("Add to the corpus", variant="primary", elem_id="ma-add")
-                    upload_result = gr.Markdown(elem_id="ma-upload-result")
+                    upload_result = gr.Markdown(elem_id="ma-upload-result", label="result")
                     gr.Markdown("### Remove a document")
                     with gr.Row():
                         remove_choice = gr.Dropdown(label="Document", choices=[], scale=4)
                         remove_btn = gr.Button("Remove", variant="stop", scale=1)
-                    remove_result = gr.Markdown()
+                    remove_result = gr.Markdown(label="result")
         with gr.Column(visible=False):  # the /chat API endpoint's own inputs and output
             api_message = gr.Textbox(label="message")
             api_history = gr.JSON(label="history")
@@ -439,16 +418,24 @@ def build_ui(
             api_session = gr.State([])
             api_trigger = gr.Button()
 
-        chat_io = {"inputs": [question, turns], "outputs": [chatbot, turns, status, question]}
+        quiet: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+        chat_io: dict[str, Any] = {
+            "inputs": [question, turns],
+            "outputs": [chatbot, turns, status, question],
+            "concurrency_id": "answer",
+            "concurrency_limit": answer_limit,
+            "show_progress_on": chatbot,  # the status line says what is going on
+            "show_progress": "minimal",
+        }
         for trigger in (send.click, question.submit):
-            trigger(h.respond, **chat_io, api_visibility="undocumented", concurrency_id="answer")
-        chatbot.example_select(h.pick_example, None, question, api_visibility="private", queue=False).then(
-            h.respond, **chat_io, api_visibility="private", concurrency_id="answer"
+            trigger(h.respond, **chat_io, api_visibility="undocumented")
+        chatbot.example_select(h.pick_example, None, question, queue=False, **quiet).then(
+            h.respond, **chat_io, api_visibility="private"
         )
         for reset in (new.click, chatbot.clear):
-            reset(h.new_conversation, None, [chatbot, turns, status, question], api_visibility="private")
-        chatbot.like(h.rate, [turns, comment], [status, comment, turns], api_visibility="private")
-        comment_btn.click(h.add_comment, [turns, comment], [status, comment], api_visibility="private")
+            reset(h.new_conversation, None, [chatbot, turns, status, question], **quiet)
+        chatbot.like(h.rate, [turns, comment], [status, comment, turns], **quiet)
+        comment_btn.click(h.add_comment, [turns, comment], [status, comment], **quiet)
         api_trigger.click(
             h.api_chat,
             [api_message, api_history, api_session],
@@ -456,17 +443,15 @@ def build_ui(
             api_name="chat",
             api_description="Ask a question; the conversation of this client session is kept.",
             concurrency_id="answer",
+            concurrency_limit=answer_limit,
         )
-        docs_tab.select(h.documents, None, [table, remove_choice], api_visibility="private")
+        docs_tab.select(h.documents, None, [table, remove_choice], **quiet)
         upload_btn.click(
             h.upload, [files, replace], [upload_result, table, remove_choice, files], api_name="upload"
         )
         remove_btn.click(h.remove, [remove_choice], [remove_result, table, remove_choice], api_name="remove")
-        timer.tick(h.tick, None, [status, timer], api_visibility="private", queue=False)
+        timer.tick(h.tick, None, [status, timer], queue=False, **quiet)
         demo.load(
-            h.on_load,
-            None,
-            [who, admin_col, reader_note, table, remove_choice, status, timer],
-            api_visibility="private",
+            h.on_load, None, [who, admin_col, reader_note, table, remove_choice, status, timer], **quiet
         )
     return demo

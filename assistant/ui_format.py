@@ -16,6 +16,7 @@ from typing import Any
 from assistant.types import Answer, Citation, DocumentInfo, IngestReport, Passage
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+_MODEL_REFUSAL = re.compile(r"\W*not in (the )?documents\W*", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 _LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))", re.MULTILINE)
 
@@ -134,14 +135,31 @@ def _closest_passages_html(passages: Sequence[Passage], limit: int = 2) -> str:
     )
 
 
-def _unsupported_html(sentences: Sequence[str]) -> str:
+def _unsupported_html(sentences: Sequence[str], refused: bool = False) -> str:
+    """Draft sentences the citation check removed (the model's own "NOT IN DOCUMENTS" is no news)."""
+    sentences = [s for s in sentences if not _MODEL_REFUSAL.fullmatch(s.strip())]
     if not sentences:
         return ""
     items = "".join(f"<li>{escape(s)}</li>" for s in sentences)
+    them = "it" if len(sentences) == 1 else "them"
+    if refused:
+        return (
+            f'<details class="ma-note"><summary>Draft withheld ({len(sentences)} sentence'
+            f"{'s' if len(sentences) != 1 else ''}): the documents do not support {them}</summary>"
+            f"<ul>{items}</ul></details>"
+        )
     return (
-        '<div class="ma-note">Removed from the draft because the documents do not support '
-        f"{'it' if len(sentences) == 1 else 'them'}:<ul>{items}</ul></div>"
+        f'<div class="ma-note">Removed from the draft because the documents do not support {them}:'
+        f"<ul>{items}</ul></div>"
     )
+
+
+def _understood_as(answer: Answer) -> str:
+    """For a follow-up: the standalone question that was searched for (how "he" or "it" was read)."""
+    asked, searched = answer.question.strip(), answer.standalone_question.strip()
+    if not searched or " ".join(asked.split()).lower() == " ".join(searched.split()).lower():
+        return ""
+    return f'<div class="ma-note">Understood as: “{escape(searched)}”</div>'
 
 
 def format_answer(answer: Answer) -> str:
@@ -151,13 +169,19 @@ def format_answer(answer: Answer) -> str:
         note = f'<div class="ma-refusal"><b>{escape(answer.text)}</b>{why}</div>'
         return "\n\n".join(
             part
-            for part in (note, _unsupported_html(answer.unsupported), _closest_passages_html(answer.passages))
+            for part in (
+                note,
+                _understood_as(answer),
+                _unsupported_html(answer.unsupported, refused=True),
+                _closest_passages_html(answer.passages),
+            )
             if part
         )
     parts = [
         _answer_body(answer.text, answer.citations),
         sources_html(answer.citations),
         _unsupported_html(answer.unsupported),
+        _understood_as(answer),
     ]
     return "\n\n".join(part for part in parts if part)
 
@@ -180,6 +204,52 @@ def format_error(message: str) -> str:
 
 def format_question(question: str) -> str:
     return text_to_markdown(question)
+
+
+def chat_messages(
+    turns: list[dict[str, Any]], pending: tuple[str, str] | None = None
+) -> list[dict[str, str]]:
+    """The chat as Gradio messages: each turn's question and its formatted answer (plus one in progress)."""
+    shown = [(t["question"], t["display"]) for t in turns] + ([pending] if pending else [])
+    messages: list[dict[str, str]] = []
+    for question, display in shown:
+        messages += [
+            {"role": "user", "content": format_question(question)},
+            {"role": "assistant", "content": display},
+        ]
+    return messages
+
+
+def plain_history(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """What the assistant is told about the conversation: the plain questions and checked answers."""
+    history: list[dict[str, str]] = []
+    for turn in turns:
+        if not turn.get("error"):
+            history += [
+                {"role": "user", "content": turn["question"]},
+                {"role": "assistant", "content": turn["answer"]},
+            ]
+    return history
+
+
+def error_turn(question: str, message: str) -> dict[str, Any]:
+    return {"question": question, "answer": "", "display": format_error(message), "error": True}
+
+
+def api_history(history: Any) -> list[dict[str, str]]:
+    """An API caller's history: role/content messages (or [question, answer] pairs), as plain text."""
+    if not isinstance(history, list):
+        raise ValueError("history must be a list of {'role': ..., 'content': ...} messages.")
+    clean: list[dict[str, str]] = []
+    for item in history:
+        if isinstance(item, dict) and item.get("role") in ("user", "assistant"):
+            clean.append({"role": item["role"], "content": str(item.get("content") or "")})
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            clean += [
+                {"role": "user", "content": str(item[0] or "")},
+                {"role": "assistant", "content": str(item[1] or "")},
+            ]
+    return clean
 
 
 def answer_payload(answer: Answer) -> dict[str, Any]:

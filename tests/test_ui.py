@@ -79,6 +79,19 @@ def test_refusal_is_a_muted_note_with_the_reason_and_the_closest_passages() -> N
 def test_unsupported_sentences_are_listed_in_a_small_note() -> None:
     html = fmt.format_answer(answer(unsupported=["The meeting was in Paris."]))
     assert "do not support it" in html and "<li>The meeting was in Paris.</li>" in html
+    withheld = fmt.format_answer(
+        answer(refused=True, unsupported=["It was $5 billion.", "NOT IN DOCUMENTS."])
+    )
+    assert "Draft withheld (1 sentence)" in withheld and "<li>It was $5 billion.</li>" in withheld
+    assert "NOT IN DOCUMENTS" not in withheld
+
+
+def test_a_follow_up_shows_how_it_was_understood() -> None:
+    html = fmt.format_answer(
+        answer(question="What did he use it for?", standalone_question="What did Abe use <it> for?")
+    )
+    assert "Understood as: “What did Abe use &lt;it&gt; for?”" in html
+    assert "Understood as" not in fmt.format_answer(answer(question="q ", standalone_question="Q"))
 
 
 def test_documents_rows_and_report_lines() -> None:
@@ -175,6 +188,8 @@ def test_api_chat_keeps_the_session_or_takes_explicit_history(make_handlers: Mak
     assert len(session3) == 4
     with pytest.raises(gr.Error, match="Please type a question"):
         list(handlers.api_chat("", None, []))
+    with pytest.raises(gr.Error, match="history must be a list"):
+        list(handlers.api_chat("And AI?", "not a list", []))
 
 
 # --- feedback --------------------------------------------------------------------------------------------
@@ -274,6 +289,19 @@ def test_bad_file_gets_a_clear_message_and_nothing_is_lost(
     assert [r[1] for r in rows3] == ["meeting-article.md"] and rows3[0][2] == 11
 
 
+def test_unexpected_upload_failure_is_a_message(
+    make_handlers: MakeHandlers, tmp_path: Path, monkeypatch
+) -> None:
+    handlers = make_handlers()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(handlers.assistant, "add_files", broken)
+    message, rows, *_ = handlers.upload([upload_file(tmp_path, "x.md", NOTE)], False)
+    assert "Something went wrong" in message and "disk full" not in message and len(rows) == 1
+
+
 def test_upload_without_files_says_so(make_handlers: MakeHandlers) -> None:
     with pytest.warns(UserWarning):
         message, *_ = make_handlers().upload([], False)
@@ -338,8 +366,17 @@ def test_status_reports_warm_up_ready_and_load_errors(make_handlers: MakeHandler
     handlers.assistant.chain  # noqa: B018
     status, timer = handlers.tick()
     assert "Ready · 1 document indexed" in status and timer.active is False
-    broken = ChatHandlers(make_handlers().assistant, model_error=lambda: "no <b>model</b>")
+
+    class Broken:
+        def ready(self) -> bool:
+            return False
+
+        def error(self) -> str | None:
+            return "no <b>model</b>"
+
+    broken = ChatHandlers(handlers.assistant, warmup=Broken())
     assert "could not be loaded: no &lt;b&gt;model&lt;/b&gt;" in broken.status()
+    assert broken.tick()[1].active is False
 
 
 def test_build_ui_wires_a_named_chat_endpoint_without_launching(make_handlers: MakeHandlers) -> None:

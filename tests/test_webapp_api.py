@@ -20,6 +20,7 @@ from gradio_client.exceptions import AppError
 
 from assistant import webapp
 from assistant.auth import UserStore
+from assistant.errors import ModelError
 from assistant.service import Assistant
 from assistant.ui import build_ui
 
@@ -54,8 +55,8 @@ class Server:
 StartServer = Callable[..., Server]
 
 
-@pytest.fixture
-def start_server(make_assistant: Callable[..., Assistant], seed_corpus: Path) -> Iterator[StartServer]:
+def serve_assistants(make_assistant: Callable[..., Assistant]) -> Iterator[StartServer]:
+    """Start servers on demand (each with its own assistant); close them all at the end."""
     servers: list[Server] = []
 
     def start(users: UserStore | None = None, warm: bool = True, **assistant_kwargs: Any) -> Server:
@@ -69,6 +70,11 @@ def start_server(make_assistant: Callable[..., Assistant], seed_corpus: Path) ->
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def start_server(make_assistant: Callable[..., Assistant], seed_corpus: Path) -> Iterator[StartServer]:
+    yield from serve_assistants(make_assistant)
 
 
 def test_chat_endpoint_answers_with_citations_and_keeps_the_session(start_server: StartServer) -> None:
@@ -131,6 +137,19 @@ def test_login_and_roles_protect_the_api(start_server: StartServer, tmp_path: Pa
     admin = server.client(auth=("ann", "admin-password"))
     message, *_ = admin.predict(files=[handle_file(str(note))], replace=False, api_name="/upload")
     assert "✓ **x.md**: added" in message
+    message, table, _ = admin.predict(source="x.md", api_name="/remove")
+    assert "Removed **x.md**" in message and "x.md" not in str(table["data"])
+
+
+def test_model_warmup_loads_primes_and_reports_errors(make_assistant: Callable[..., Assistant]) -> None:
+    warmup = webapp.ModelWarmup(make_assistant(responses=["Ready."])).start()
+    assert warmup.wait(30) and warmup.error() is None and warmup.seconds is not None
+
+    def no_model() -> None:
+        raise ModelError("GGUF model file /x.gguf does not exist.")
+
+    failed = webapp.ModelWarmup(make_assistant(chat_model=no_model)).start()
+    assert not failed.wait(30) and failed.error() == "GGUF model file /x.gguf does not exist."
 
 
 def test_serve_launches_offline_and_local(monkeypatch, embeddings, seed_corpus: Path) -> None:
