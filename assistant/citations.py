@@ -27,6 +27,8 @@ _NOT_NAMES = frozenset(
     "Our Yes No Not Also Both And But Or So However According While During After Before Since There Here "
     "What When Where Which Who Why How A An If Then Thus Therefore Overall Each Every Some Many Most ".split()
 )
+_CITED_BAR = 0.75
+_MARGIN = 0.1
 REFUSAL_PATTERNS = [
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -86,9 +88,15 @@ def is_refusal(text: str) -> bool:
 
 
 def key_terms(sentence: str) -> list[str]:
-    """Numbers and proper names: the specifics a small model tends to invent."""
+    """Numbers and proper names: the specifics a small model tends to invent.
+
+    Possessives are dropped and hyphenated names split ("Washington-Tokyo's" -> Washington, Tokyo).
+    """
     found = [n.rstrip(".,") for n in _NUMBER.findall(sentence)]
-    found += [w for w in _NAME.findall(sentence) if w not in _NOT_NAMES]
+    for word in _NAME.findall(sentence):
+        for part in re.sub(r"['’]s$", "", word).split("-"):
+            if part and part[0].isupper() and part not in _NOT_NAMES:
+                found.append(part)
     return found
 
 
@@ -138,9 +146,11 @@ class CitationChecker:
                 return max(float(similarity[s_idx, p]), overlap * self.threshold / self.overlap)
 
             cited = [n - 1 for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
-            chosen = [p for p in cited if support(p) >= self.threshold]
-            if not chosen:
-                best = max(range(len(passages)), key=support)
+            # the model's own choice needs less evidence than a passage the check picks for it
+            chosen = [p for p in cited if support(p) >= self.threshold * _CITED_BAR]
+            best = max(range(len(passages)), key=support)
+            clearly_better = support(best) >= max([self.threshold, *map(support, chosen)]) + _MARGIN
+            if not chosen or (best not in chosen and clearly_better):
                 chosen = [best] if support(best) >= self.threshold else []
             missing = [
                 t
