@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -255,7 +255,8 @@ class ChatHandlers:
         request: gr.Request | None = None,
     ) -> tuple[str, list[list[Any]], Any, None]:
         """Save uploaded files into the corpus under safe names and index them, with a progress bar."""
-        try:
+
+        def save() -> str:
             self.require_admin(request)
             if not files:
                 raise AssistantError("Choose one or more files first.")
@@ -283,34 +284,38 @@ class ChatHandlers:
                 added = self.assistant.add_files(pairs, overwrite=bool(replace), progress=step)
                 report.outcomes.extend(added.outcomes)
             hint = "Tick “Replace documents with the same name” to replace it."
-            message = fmt.report_markdown(report, exists_hint=hint)
-        except AssistantError as err:
-            gr.Warning(str(err))
-            message = f"✗ {fmt.text_to_markdown(str(err))}"
-        except Exception:
-            log.exception("changing the documents failed")
-            message = f"✗ {UNEXPECTED}"
+            return fmt.report_markdown(report, exists_hint=hint)
+
+        message = self._documents_changed(save)
         rows, choices = self.documents()
         return message, rows, choices, None
 
     def remove(
         self, source: str | None, request: gr.Request | None = None
     ) -> tuple[str, list[list[Any]], Any]:
-        try:
+
+        def drop() -> str:
             self.require_admin(request)
             if not source:
                 raise AssistantError("Choose a document to remove.")
             if not self.assistant.remove_document(source):
                 raise AssistantError(f"No document named {source!r}.")
-            message = f"Removed **{fmt.text_to_markdown(source)}** (its file was moved to data/removed/)."
-        except AssistantError as err:
-            gr.Warning(str(err))
-            message = f"✗ {fmt.text_to_markdown(str(err))}"
-        except Exception:
-            log.exception("changing the documents failed")
-            message = f"✗ {UNEXPECTED}"
+            return f"Removed **{fmt.text_to_markdown(source)}** (its file was moved to data/removed/)."
+
+        message = self._documents_changed(drop)
         rows, choices = self.documents()
         return message, rows, choices
+
+    def _documents_changed(self, change: Callable[[], str]) -> str:
+        """Run an admin change to the corpus; any error becomes the message shown, never a traceback."""
+        try:
+            return change()
+        except AssistantError as err:
+            gr.Warning(str(err))
+            return f"✗ {fmt.text_to_markdown(str(err))}"
+        except Exception:
+            log.exception("changing the documents failed")
+            return f"✗ {UNEXPECTED}"
 
     # --- page load -----------------------------------------------------------------------------------
     def on_load(self, request: gr.Request | None = None) -> tuple[Any, ...]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -105,3 +107,15 @@ def wait_for_port(port: int, seconds: float, what: str) -> None:
         except OSError:
             time.sleep(0.3)
     pytest.fail(f"{what} did not start on port {port} within {seconds:.0f}s")
+
+
+@contextlib.contextmanager
+def running_process(command: list[str], port: int, seconds: float, what: str) -> Iterator[None]:
+    """Start a server process, wait until it listens on 127.0.0.1:port, stop it afterwards."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, seconds, what)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

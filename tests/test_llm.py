@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +9,7 @@ import pytest
 from assistant import llm
 from assistant.config import Settings
 from assistant.errors import ModelError
-from tests.conftest import AssistantFactory, free_port, wait_for_port
+from tests.conftest import AssistantFactory, free_port, running_process
 
 
 def test_assembled_model_is_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,31 +41,12 @@ def llama_server() -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server with the packaged GGUF, on 127.0.0.1."""
     gguf = llm.assemble_gguf(Settings().cache_dir)
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--model_alias",
-            "local",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, 120, "llama_cpp.server")
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+        "--port", str(port), "--n_ctx", "4096", "--model_alias", "local",
+    ]  # fmt: skip
+    with running_process(command, port, 120, "llama_cpp.server"):
         yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.mark.llm
