@@ -5,6 +5,7 @@ It owns the index, the retriever and (loaded on first use, once per process) the
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -15,12 +16,13 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings
+from assistant.errors import LoaderError
 from assistant.ingest import Ingestor, ProgressCallback
-from assistant.loaders import SUPPORTED_SUFFIXES
+from assistant.loaders import SUPPORTED_SUFFIXES, load_document
 from assistant.rag import RagChain, Turn
 from assistant.retrieval import Retriever
 from assistant.store import ChunkStore
-from assistant.types import Answer, DocumentInfo, IngestReport, Passage, Token
+from assistant.types import Answer, DocumentInfo, FileOutcome, IngestReport, Passage, Token
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -103,40 +105,79 @@ class Assistant:
         """Copy uploaded files (original name, temp path) into the corpus and index them.
 
         A name that already exists is not overwritten unless ``overwrite``: it is reported as failed.
+        Each file is first written under a hidden temporary name and checked; only a readable file takes
+        its real name (an atomic rename), so a crash never leaves half a file under a real name. A
+        replaced document's old file is kept aside until the new one is indexed, and restored if it
+        cannot be.
         """
-        from assistant.types import FileOutcome
-
         report = IngestReport()
-        saved: list[Path] = []
+        staged: dict[Path, Path | None] = {}  # saved target -> backup of the file it replaced (or None)
         self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)
         for name, temp in files:
             target = self.corpus_target(name)
-            if target.suffix.lower() not in SUPPORTED_SUFFIXES:
-                supported = " ".join(sorted(SUPPORTED_SUFFIXES))
-                report.outcomes.append(
-                    FileOutcome(
-                        target.name, "failed", error=f"unsupported file type (supported: {supported})"
-                    )
-                )
-                continue
-            if target.exists() and not overwrite:
-                report.outcomes.append(
-                    FileOutcome(target.name, "failed", error="a document with this name exists already")
-                )
-                continue
-            partial = target.with_name(f".{target.name}.uploading")
-            shutil.copyfile(temp, partial)
-            partial.replace(target)
-            saved.append(target)
-        if saved:
-            done = self.ingestor.ingest(saved, progress=progress)
-            report.outcomes.extend(done.outcomes)
-            report.seconds = done.seconds
-            for outcome in done.failures():
-                bad = self.ingestor.path_for(outcome.source)
-                if bad in saved and bad.exists():
-                    bad.unlink()  # a file that cannot be indexed is not left in the corpus
+            error = self._upload_refusal(target, overwrite, staged)
+            if error is None:
+                error = self._stage(target, temp, staged)
+            if error is not None:
+                report.outcomes.append(FileOutcome(target.name, "failed", error=error))
+        if not staged:
+            return report
+        try:
+            done = self.ingestor.ingest(list(staged), progress=progress)
+        except BaseException:
+            for target, backup in staged.items():
+                self._restore(target, backup)
+            raise
+        report.outcomes.extend(done.outcomes)
+        report.seconds = done.seconds
+        failed = {self.ingestor.path_for(o.source) for o in done.failures()}
+        for target, backup in staged.items():
+            if target in failed:
+                self._restore(target, backup)  # a file that cannot be indexed is not left in the corpus
+            elif backup is not None:
+                backup.unlink(missing_ok=True)
         return report
+
+    def _upload_refusal(self, target: Path, overwrite: bool, staged: dict[Path, Path | None]) -> str | None:
+        if target.suffix.lower() not in SUPPORTED_SUFFIXES:
+            return f"unsupported file type (supported: {' '.join(sorted(SUPPORTED_SUFFIXES))})"
+        if target in staged:
+            return "the same name appears twice in this upload (the first one is kept)"
+        if target.exists() and not overwrite:
+            return "a document with this name exists already"
+        return None
+
+    def _stage(self, target: Path, temp: Path, staged: dict[Path, Path | None]) -> str | None:
+        """Copy ``temp`` to ``target`` via a hidden partial file, if it reads as a document."""
+        partial = target.with_name(f".uploading-{target.name}")  # hidden: never indexed
+        try:
+            shutil.copyfile(temp, partial)
+            load_document(partial, target.name, self.ingestor.max_bytes)
+        except LoaderError as err:
+            partial.unlink(missing_ok=True)
+            kept = " (the old one is kept)" if target.exists() else ""
+            return f"{err}{kept}"
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        backup = None
+        if target.exists():
+            backup = target.with_name(f".previous-{target.name}")
+            backup.unlink(missing_ok=True)  # left by a crash
+            try:
+                os.link(target, backup)  # the old file stays reachable when the new one takes its name
+            except OSError:
+                shutil.copy2(target, backup)
+        partial.replace(target)
+        staged[target] = backup
+        return None
+
+    @staticmethod
+    def _restore(target: Path, backup: Path | None) -> None:
+        if backup is not None and backup.exists():
+            backup.replace(target)
+        else:
+            target.unlink(missing_ok=True)
 
     def check_file(self, path: Path, name: str | None = None) -> None:
         """Raise ``LoaderError`` if ``path`` cannot be read as a document; nothing is saved or indexed.
@@ -144,6 +185,4 @@ class Assistant:
         The web app checks a replacement before ``add_files(..., overwrite=True)``, so a bad file never
         takes the place of a good one.
         """
-        from assistant.loaders import load_document
-
         load_document(path, safe_filename(name or path.name), self.ingestor.max_bytes)
