@@ -29,6 +29,7 @@ _NOT_NAMES = frozenset(
 )
 _CITED_BAR = 0.75
 _MARGIN = 0.1
+_PRUNE = 0.08  # of several cited passages, keep those within this much of the best-supporting one
 REFUSAL_PATTERNS = [
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -152,6 +153,9 @@ class CitationChecker:
             clearly_better = support(best) >= max([self.threshold, *map(support, chosen)]) + _MARGIN
             if not chosen or (best not in chosen and clearly_better):
                 chosen = [best] if support(best) >= self.threshold else []
+            if len(chosen) > 1:  # a citation claims support: drop the weaker ones (names re-add below)
+                top = max(map(support, chosen))
+                chosen = [p for p in chosen if support(p) >= top - _PRUNE]
             missing = [
                 t
                 for t in key_terms(body)

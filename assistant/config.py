@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         description="Terms whose synonyms are added to search queries (acronyms, 'Tokyo' -> Japan).",
     )
     hybrid: bool = Field(True, description="Fuse BM25 keyword ranking with vector ranking (RRF).")
+    rerank: bool = Field(
+        True, description="Re-rank retrieved passages by their sentence closest to the question."
+    )
     min_relevance: float = Field(
         0.25,
         ge=-1.0,

@@ -15,6 +15,7 @@ from assistant.ingest import Ingestor
 from assistant.llm import AssemblyProgress, load_chat_model
 from assistant.prompts import load_prompt
 from assistant.rag import ChainSettings, RagChain
+from assistant.rerank import SentenceReranker
 from assistant.retrieval import Retriever
 from assistant.service import Assistant
 from assistant.store import ChunkStore, open_client
@@ -69,6 +70,7 @@ def build_assistant(
             answer_prompt,
             condense_prompt,
             ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),
+            SentenceReranker(embeddings) if settings.rerank else None,
         )
 
     return Assistant(settings, embeddings, store, ingestor, retriever, make_chain)

@@ -50,3 +50,11 @@ class Glossary:
             if pattern.search(query):
                 extra += [w for w in words if w.lower() not in lowered and w not in extra]
         return f"{query} ({', '.join(extra)})" if extra else query
+
+    def notes(self, query: str) -> list[str]:
+        """'term = word, word' for each glossary term ``query`` uses, to tell the model what it means."""
+        return [
+            f"{term} = {', '.join(words)}"
+            for (pattern, words), term in zip(self._patterns, self.entries, strict=True)
+            if words and pattern.search(query)
+        ]

@@ -18,6 +18,7 @@ from assistant.citations import CitationChecker, strip_markers
 from assistant.errors import QuestionError
 from assistant.guard import split_injections
 from assistant.prompts import PromptFile
+from assistant.rerank import SentenceReranker
 from assistant.retrieval import Retriever
 from assistant.types import Answer, Passage, Token
 
@@ -34,6 +35,7 @@ class ChainSettings:
     top_k: int
     min_relevance: float
     max_question_chars: int = 2000
+    candidates: int = 12  # passages retrieved for the re-ranker to choose ``top_k`` from
 
 
 def _clean_question(question: str, limit: int) -> str:
@@ -81,8 +83,10 @@ class RagChain:
         answer_prompt: PromptFile,
         condense_prompt: PromptFile,
         settings: ChainSettings,
+        reranker: SentenceReranker | None = None,
     ) -> None:
         self.retriever = retriever
+        self.reranker = reranker
         self.model = model
         self.checker = checker
         self.answer_prompt = answer_prompt
@@ -102,6 +106,19 @@ class RagChain:
         previous = next(t["content"] for t in reversed(history) if t.get("role") == "user")
         return f"{previous} {question}"
 
+    def passages_for(self, question: str) -> list[Passage]:
+        """The ``top_k`` passages for ``question``: retrieved, then re-ranked by their best sentence."""
+        if self.reranker is None:
+            return self.retriever.retrieve(question, self.settings.top_k)
+        found = self.retriever.retrieve(question, max(self.settings.candidates, self.settings.top_k))
+        query = self.retriever.glossary.expand(question)
+        return self.reranker.rerank(query, found, self.settings.top_k)
+
+    def with_notes(self, question: str) -> str:
+        """The question plus what its glossary terms mean ('Seoul = South Korea'), for the model."""
+        notes = self.retriever.glossary.notes(question)
+        return f"{question}\n(Glossary: {'; '.join(notes)})" if notes else question
+
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
         """Yield answer text as it is generated, then the checked ``Answer``."""
         started = time.perf_counter()
@@ -116,7 +133,7 @@ class RagChain:
         standalone = self.condense(asked, history)
         timings["condense_s"] = time.perf_counter() - started
         mark = time.perf_counter()
-        passages = self.retriever.retrieve(standalone, self.settings.top_k)
+        passages = self.passages_for(standalone)
         timings["retrieve_s"] = time.perf_counter() - mark
         answer = Answer(question=question, standalone_question=standalone, text="", passages=passages)
         answer.unsupported = injected  # instructions removed from the question are reported, never obeyed
@@ -133,7 +150,7 @@ class RagChain:
         mark = time.perf_counter()
         draft = ""
         for piece in self.answer_chain.stream(
-            {"passages": format_passages(passages), "question": standalone}
+            {"passages": format_passages(passages), "question": self.with_notes(standalone)}
         ):
             if not draft and piece:
                 timings["first_token_s"] = time.perf_counter() - started

@@ -93,3 +93,17 @@ def test_refusals_are_recognised() -> None:
 
 def test_key_terms_are_numbers_and_names() -> None:
     assert key_terms("On 7 February the leaders met in Washington.") == ["7", "February", "Washington"]
+
+
+def test_a_weaker_extra_citation_is_dropped(checker: CitationChecker) -> None:
+    result = checker.check("Japan and the U.S. plan to expand space cooperation [2][3].", PASSAGES)
+    assert result.text == "Japan and the U.S. plan to expand space cooperation [1]."
+    assert [c.chunk_id for c in result.citations] == ["c1"]
+
+
+def test_a_passage_needed_for_a_name_is_cited_too(checker: CitationChecker) -> None:
+    result = checker.check(
+        "Shinzo Abe used his relationship with Trump, and the allies will expand space cooperation [2].",
+        PASSAGES,
+    )
+    assert {c.chunk_id for c in result.citations} == {"c0", "c1"}
