@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     n_threads: int | None = Field(None, description="CPU threads for the embedded model (default: all).")
     max_answer_tokens: int = Field(256, ge=16, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    prefix_cache: bool = Field(
+        True,
+        description="Keep the evaluated fixed part of each prompt (condense, answer) of the embedded model, "
+        "so a follow-up question does not re-read the answer prompt's instructions (a few MB each).",
+    )
 
     # --- web app -----------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app listens on.")

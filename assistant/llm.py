@@ -22,6 +22,7 @@ from pydantic import ConfigDict, Field
 
 from assistant.config import Settings
 from assistant.errors import ModelError
+from assistant.prefix_cache import PrefixCache, PrefixUse, common_prefix
 
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GGUF_PARTS = 22
@@ -84,7 +85,8 @@ class LlamaCppChatModel(BaseChatModel):
     """A LangChain chat model over ``llama_cpp.Llama``, streaming, one generation at a time.
 
     llama.cpp reuses the evaluated prefix of the previous prompt, so a fixed system message is only
-    processed once.
+    processed once. With ``prefix_cache`` the fixed prefixes of several prompts (condense and answer) are
+    kept as saved states, so alternating between them does not re-read them (see prefix_cache.py).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -92,7 +94,10 @@ class LlamaCppChatModel(BaseChatModel):
     llama: Any
     max_tokens: int = 256
     temperature: float = 0.0
+    prefix_cache: PrefixCache | None = None
+    last_prefix_use: PrefixUse | None = Field(default=None, exclude=True)
     lock: Any = Field(default_factory=threading.Lock, exclude=True)
+    formatter: Any = Field(default=None, exclude=True)
 
     @property
     def _llm_type(self) -> str:
@@ -107,6 +112,45 @@ class LlamaCppChatModel(BaseChatModel):
             "stop": stop or None,
         }
 
+    def _chat_formatter(self) -> Any:
+        """The formatter ``create_chat_completion`` uses: the GGUF's own chat template (None: unknown)."""
+        llama = self.llama
+        template = getattr(llama, "metadata", {}).get("tokenizer.chat_template")
+        if llama.chat_handler is not None or llama.chat_format != "chat_template.default" or not template:
+            return None
+        if self.formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            def text(token: int) -> str:
+                return llama.detokenize([token], special=True).decode("utf-8") if token != -1 else ""
+
+            self.formatter = Jinja2ChatFormatter(
+                template=template, eos_token=text(llama.token_eos()), bos_token=text(llama.token_bos())
+            )
+        return self.formatter
+
+    def _prompt_tokens(self, messages: list[dict[str, str]]) -> list[int] | None:
+        formatter = self._chat_formatter()
+        if formatter is None:
+            return None
+        result = formatter(messages=messages)
+        return list(
+            self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        )
+
+    def _reuse_prefix(self, request: dict[str, Any]) -> None:
+        """Call with the lock held: put the longest saved prefix of this prompt into the KV cache."""
+        if self.prefix_cache is None:
+            return
+        messages = request["messages"]
+        tokens = self._prompt_tokens(messages)
+        if tokens is None:
+            return
+        # The fixed prefix ends where the last message's text begins: render it empty and compare.
+        blank = self._prompt_tokens([*messages[:-1], {**messages[-1], "content": ""}]) or []
+        prefix_len = common_prefix(tokens, blank)
+        self.last_prefix_use = self.prefix_cache.prepare(self.llama, tokens, prefix_len)
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -114,8 +158,10 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        request = self._request(messages, stop)
         with self.lock:
-            result = self.llama.create_chat_completion(**self._request(messages, stop))
+            self._reuse_prefix(request)
+            result = self.llama.create_chat_completion(**request)
         text = result["choices"][0]["message"].get("content") or ""
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
@@ -126,8 +172,10 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        request = self._request(messages, stop)
         with self.lock:
-            for part in self.llama.create_chat_completion(**self._request(messages, stop), stream=True):
+            self._reuse_prefix(request)
+            for part in self.llama.create_chat_completion(**request, stream=True):
                 delta = part["choices"][0]["delta"].get("content")
                 if delta:
                     if run_manager:
@@ -156,7 +204,10 @@ def load_embedded(settings: Settings, progress: AssemblyProgress | None = None) 
     except Exception as err:  # llama.cpp reports load failures as ValueError/RuntimeError
         raise ModelError(f"Cannot load the model {path}: {err}") from err
     return LlamaCppChatModel(
-        llama=llama, max_tokens=settings.max_answer_tokens, temperature=settings.temperature
+        llama=llama,
+        max_tokens=settings.max_answer_tokens,
+        temperature=settings.temperature,
+        prefix_cache=PrefixCache() if settings.prefix_cache else None,
     )
 
 

@@ -75,9 +75,13 @@ class ModelWarmup:
 
     @staticmethod
     def _prime(chain: Any) -> None:
-        """Run the answer prompt once, up to its first token: llama.cpp keeps the evaluated system prompt
-        and examples (the same for every question), so the first real question starts answering sooner."""
+        """Run the condense prompt, then the answer prompt, once each up to the first token: llama.cpp keeps
+        the evaluated system prompt and examples (the same for every question; the model's prefix cache keeps
+        both prompts'), so the first real question and the first follow-up start answering sooner."""
         try:
+            history = "User: Who is mentioned?\nAssistant: The prime minister is mentioned [1]."
+            for _ in chain.condense_chain.stream({"history": history, "question": "What did he say?"}):
+                break
             for _ in chain.answer_chain.stream(
                 {"passages": "[1] The meeting assistant is starting.", "question": "Is it ready?"}
             ):
