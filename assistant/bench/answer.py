@@ -1,0 +1,144 @@
+"""The answer stage: the project's chain against raw ``Llama.create_chat_completion`` on the same messages.
+
+The messages are captured from the chain itself: a recorder stands in for the ``Llama`` object inside the
+chat model, so whatever the chain sends (system prompt, examples, passages, question) is what the raw call
+sends. Both sides use the same ``Llama`` instance, take turns going first, and start from the same cache
+state: before each measured call the fixed prefix (every message but the last) is evaluated with a
+placeholder question, so both find the system prompt and examples in llama.cpp's cache and nothing else.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from tqdm import tqdm
+
+from assistant.bench.corpus import questions
+from assistant.bench.measure import Row, ratio
+from assistant.bench.stages import Workspace, ratio_limit
+from assistant.types import Answer, Token
+
+DRY_REPLY = "NOT IN DOCUMENTS"
+
+
+class RecordingLlama:
+    """Wraps a ``llama_cpp.Llama``: records chat requests; with ``dry`` set, refuses at once."""
+
+    def __init__(self, llama: Any) -> None:
+        self.llama = llama
+        self.requests: list[dict[str, Any]] = []
+        self.dry = False
+
+    def create_chat_completion(self, **request: Any) -> Any:
+        self.requests.append(request)
+        if self.dry:
+            if request.get("stream"):
+                return iter([{"choices": [{"delta": {"content": DRY_REPLY}}]}])
+            return {"choices": [{"message": {"content": DRY_REPLY}}]}
+        return self.llama.create_chat_completion(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.llama, name)
+
+
+def warm_prefix(llama: Any, request: dict[str, Any]) -> None:
+    """Leave only the fixed part of the prompt (all messages but the last) in llama.cpp's cache."""
+    messages = [*request["messages"][:-1], {"role": "user", "content": "Ready?"}]
+    llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+
+
+def run_project(chain: Any, question: str) -> tuple[float, float, str]:
+    """(seconds to the first token, seconds to the checked answer, draft) through the project's chain."""
+    started, first, draft = time.perf_counter(), None, ""
+    for event in chain.stream(question):
+        if isinstance(event, Token) and event.text and first is None:
+            first = time.perf_counter() - started
+        if isinstance(event, Answer):
+            draft = event.draft
+    total = time.perf_counter() - started
+    return first if first is not None else total, total, draft
+
+
+def run_raw(llama: Any, request: dict[str, Any]) -> tuple[float, float, str]:
+    """(seconds to the first token, seconds to the last, text) of the raw streamed chat completion."""
+    started, first, text = time.perf_counter(), None, ""
+    for part in llama.create_chat_completion(**{**request, "stream": True}):
+        delta = part["choices"][0]["delta"].get("content")
+        if delta:
+            if first is None:
+                first = time.perf_counter() - started
+            text += delta
+    total = time.perf_counter() - started
+    return first if first is not None else total, total, text
+
+
+def capture_requests(chain: Any, recorder: RecordingLlama, wanted: int) -> list[tuple[str, dict[str, Any]]]:
+    """Questions the chain sends to the model (not refused by the relevance gate), with their requests."""
+    cases = []
+    recorder.dry = True
+    try:
+        for question in questions(wanted * 5, seed=61):
+            recorder.requests.clear()
+            chain.ask(question)
+            if recorder.requests:
+                cases.append((question, recorder.requests[-1]))
+            if len(cases) == wanted:
+                break
+    finally:
+        recorder.dry = False
+    return cases
+
+
+def answer_stage(ws: Workspace, n_questions: int) -> list[Row]:
+    chain = ws.assistant.chain  # loads the model
+    model = chain.model
+    llama = getattr(model, "llama", None)
+    if llama is None or not hasattr(llama, "create_chat_completion"):
+        return [skipped(ws.size, "the chat model is not the embedded llama.cpp model")]
+    recorder = RecordingLlama(llama)
+    model.llama = recorder
+    try:
+        cases = capture_requests(chain, recorder, n_questions)
+    finally:
+        model.llama = llama
+    if not cases:
+        return [skipped(ws.size, "every benchmark question was refused before the model was called")]
+    project: list[tuple[float, float]] = []
+    raw: list[tuple[float, float]] = []
+    same = 0
+    for i, (question, request) in enumerate(tqdm(cases, desc=f"{ws.size:,}: answers", unit="question")):
+        outputs = {}
+        for side in ("project", "raw") if i % 2 == 0 else ("raw", "project"):
+            warm_prefix(llama, request)
+            if side == "project":
+                first, total, outputs[side] = run_project(chain, question)
+                project.append((first, total))
+            else:
+                first, total, outputs[side] = run_raw(llama, request)
+                raw.append((first, total))
+        same += outputs["project"] == outputs["raw"]
+    note = f"median of {len(cases)} questions; identical output in {same}/{len(cases)}; warm fixed prefix"
+    rows = []
+    for index, metric in ((0, "time to first token"), (1, "total time")):
+        mine = statistics.median(t[index] for t in project)
+        theirs = statistics.median(t[index] for t in raw)
+        rows.append(
+            Row(
+                ws.size,
+                "answer",
+                metric,
+                "s",
+                round(mine, 4),
+                round(theirs, 4),
+                ratio(mine, theirs),
+                ratio_limit(ws.size),
+                note=note,
+            )
+        )
+    return rows
+
+
+def skipped(size: int, why: str, stage: str = "answer") -> Row:
+    return Row(size, stage, "skipped", "", float("nan"), note=why)
