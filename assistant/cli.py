@@ -240,6 +240,76 @@ def eval_command(questions: Path, out: Path, compare: Path | None, thresholds: P
     sys.exit(run_eval_command(questions=questions, out=out, compare=compare, thresholds=thresholds))
 
 
+# --- benchmark (assistant/bench/) ------------------------------------------------------------------
+def _sizes(_ctx: Any, _param: Any, value: str) -> list[int]:
+    try:
+        sizes = [int(v.replace("_", "")) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter("give chunk counts separated by commas, e.g. 1000,10000") from None
+    if not sizes or min(sizes) < 10:
+        raise click.BadParameter("each size must be at least 10 chunks")
+    return sizes
+
+
+@main.command()
+@click.option(
+    "--sizes",
+    default="1000,10000,100000",
+    show_default=True,
+    callback=_sizes,
+    help="Corpus sizes in chunks, comma-separated.",
+)
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), default=None, help="Write the results here."
+)
+@click.option(
+    "--questions", default=3, show_default=True, type=click.IntRange(1), help="Answers timed per size."
+)
+@click.option(
+    "--queries", default=100, show_default=True, type=click.IntRange(5), help="Searches timed per size."
+)
+@click.option(
+    "--batch",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(10),
+    help="Chunks whose ingest is timed at each size (all of them when the size is smaller).",
+)
+@click.option("--no-llm", is_flag=True, help="Skip the answer and memory stages (no language model).")
+@click.option("--no-memory", is_flag=True, help="Skip the memory stage (`assistant serve` peak RSS).")
+@click.option("--workdir", type=click.Path(path_type=Path), default=None, help="Keep the indexes here.")
+@friendly_errors
+def bench(
+    sizes: list[int],
+    json_path: Path | None,
+    questions: int,
+    queries: int,
+    batch: int,
+    no_llm: bool,
+    no_memory: bool,
+    workdir: Path | None,
+) -> None:
+    """Time ingest, retrieval, answers and memory against the raw libraries doing the same work."""
+    from assistant.bench.runner import run_bench
+
+    report = run_bench(
+        sizes,
+        questions,
+        queries,
+        batch,
+        llm=not no_llm,
+        memory=not no_memory,
+        workdir=workdir,
+        echo=lambda line: click.echo(line, err=True),
+    )
+    click.echo(report.table())
+    if json_path:
+        report.write_json(json_path)
+        click.echo(f"Wrote {json_path}")
+    for row in report.failures():
+        click.secho(f"Missed target: {row.size:,} {row.stage} {row.metric}", fg="yellow")
+
+
 # --- web app users and answer feedback (assistant/auth.py, assistant/feedback.py) --------------------
 @main.group("users")
 def users_group() -> None:
