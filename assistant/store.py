@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.errors import StoreError
@@ -81,14 +82,15 @@ class ChunkStore:
         self.manifest = self._open(f"{self.name}-manifest", check=False)
 
     # --- chunks ------------------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | np.ndarray) -> None:
+        vectors = np.asarray(embeddings, dtype=np.float32)  # Chroma takes arrays as they are
         for i in range(0, len(chunks), MAX_BATCH):
             batch = chunks[i : i + MAX_BATCH]
             self.chunks.upsert(
                 ids=[c.id for c in batch],
                 documents=[c.text for c in batch],
                 metadatas=[c.metadata() for c in batch],
-                embeddings=[list(e) for e in embeddings[i : i + MAX_BATCH]],
+                embeddings=vectors[i : i + MAX_BATCH],
             )
 
     def delete_chunks(self, source: str, keep_hash: str | None = None) -> None:
@@ -116,11 +118,26 @@ class ChunkStore:
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             offset += len(got["ids"])
 
+    def chunk_ids(self, page: int = MAX_BATCH) -> list[str]:
+        """The ids of every stored chunk (no texts, no vectors)."""
+        ids: list[str] = []
+        while True:
+            got = self.chunks.get(include=[], limit=page, offset=len(ids))
+            if not got["ids"]:
+                return ids
+            ids.extend(got["ids"])
+
+    def texts(self, chunk_ids: Sequence[str], page: int = MAX_BATCH) -> Iterator[tuple[str, str]]:
+        """(id, text) of the chunks ``chunk_ids`` (ids that are gone are skipped)."""
+        for i in range(0, len(chunk_ids), page):
+            got = self.chunks.get(ids=list(chunk_ids[i : i + page]), include=["documents"])
+            yield from zip(got["ids"], got["documents"], strict=True)
+
     def query(self, embedding: Sequence[float], k: int) -> list[Passage]:
         """The ``k`` nearest chunks, scored by cosine similarity (1 - cosine distance)."""
-        if k <= 0 or self.chunks.count() == 0:
+        if k <= 0:
             return []
-        got = self.chunks.query(
+        got = self.chunks.query(  # an empty collection answers with no results: no count() round trip
             query_embeddings=[list(embedding)], n_results=k, include=["documents", "metadatas", "distances"]
         )
         return [
