@@ -9,6 +9,7 @@ import pytest
 from assistant import llm
 from assistant.config import Settings
 from assistant.errors import ModelError
+from assistant.prefix_cache import PrefixCache, PrefixUse
 from tests.conftest import AssistantFactory, free_port, running_process
 
 
@@ -61,3 +62,105 @@ def test_openai_compatible_server_answers_with_citations(
     assert not answer.refused, answer
     assert "semiconductor" in answer.text.lower()
     assert any("AI and semiconductors" in c.passage for c in answer.citations)
+
+
+# --- prefix cache (assistant/prefix_cache.py) on the real model ------------------------------------------
+PARAGRAPHS = [
+    "Reflecting on the strategies of former Prime Minister Shinzo Abe, who utilized his relationship with "
+    "Trump to safeguard Japanese interests, Ishiba faces the task of cultivating a similarly productive "
+    "partnership.",
+    "Prime Minister Ishiba aims to solidify a personal rapport with President Trump.",
+    "The United States is keen on fostering a new era of U.S.-Japan relations. This entails ongoing "
+    "collaboration to bolster cybersecurity capabilities, expand space cooperation, and promote joint "
+    "ventures in critical technologies such as AI and semiconductors.",
+]
+
+
+def _passages(order: list[int]) -> str:
+    return "\n\n".join(f"[{n}] {PARAGRAPHS[i]}" for n, i in enumerate(order, start=1))
+
+
+def _prompt_tokens_read(model: llm.LlamaCppChatModel) -> int:
+    import llama_cpp
+
+    return int(llama_cpp.llama_perf_context(model.llama._ctx.ctx).n_p_eval)
+
+
+def _follow_up_calls(model: llm.LlamaCppChatModel) -> list[dict[str, object]]:
+    """What the chain does for a question and its follow-up: answer, condense, answer (fresh llama state)."""
+    import llama_cpp
+    from langchain_core.output_parsers import StrOutputParser
+
+    from assistant.prompts import load_prompt
+
+    prompts = Settings().resolved_prompts_dir()
+    answer = load_prompt(prompts, "answer").template() | model | StrOutputParser()
+    condense = load_prompt(prompts, "condense").template() | model | StrOutputParser()
+    model.llama.reset()
+    calls: list[tuple[object, dict[str, str]]] = [
+        (answer, {"passages": _passages([0, 1]), "question": "Which former prime minister is mentioned?"}),
+        (
+            condense,
+            {
+                "history": "User: Which former prime minister is mentioned?\nAssistant: Shinzo Abe [1].",
+                "question": "What did he use his relationship with Trump for?",
+            },
+        ),
+        (
+            answer,
+            {
+                "passages": _passages([0, 2, 1]),
+                "question": "What did Shinzo Abe use his relationship with Trump for?",
+            },
+        ),
+    ]
+    results = []
+    for chain, inputs in calls:
+        llama_cpp.llama_perf_context_reset(model.llama._ctx.ctx)
+        text = chain.invoke(inputs)  # type: ignore[attr-defined]
+        results.append({"text": text, "read": _prompt_tokens_read(model), "use": model.last_prefix_use})
+    return results
+
+
+@pytest.fixture(scope="module")
+def follow_up_runs(real_llm: llm.LlamaCppChatModel) -> dict[str, list[dict[str, object]]]:
+    """The same three calls without and with the prefix cache, on the one loaded model."""
+    runs = {}
+    for name, cache in (("off", None), ("on", PrefixCache())):
+        model = llm.LlamaCppChatModel(
+            llama=real_llm.llama, max_tokens=48, prefix_cache=cache, lock=real_llm.lock
+        )
+        runs[name] = _follow_up_calls(model)
+        runs[name].append({"cache": cache})
+    return runs
+
+
+@pytest.mark.llm
+def test_prefix_cache_restores_the_answer_prompt_after_a_condense_call(
+    follow_up_runs: dict[str, list[dict[str, object]]],
+) -> None:
+    off, on = follow_up_runs["off"], follow_up_runs["on"]
+    use = on[2]["use"]
+    assert isinstance(use, PrefixUse) and use.restored and use.prefix_tokens >= 200, use
+    # without the cache the condense call evicted the answer prompt: it is read again in full
+    assert off[2]["read"] >= use.prompt_tokens - 8, (off[2], use)
+    # with it only the passages and the question are read
+    assert on[2]["read"] <= use.prompt_tokens - use.prefix_tokens + 2, (on[2], use)
+    assert on[2]["read"] < use.prompt_tokens / 2
+    cache = on[3]["cache"]
+    assert isinstance(cache, PrefixCache) and len(cache) == 2  # the answer and the condense prefixes
+    assert cache.nbytes < 40 << 20, cache.nbytes  # about 28 KB per token of prefix
+    print(
+        f"\nanswer call after condense: read {off[2]['read']} -> {on[2]['read']} "
+        f"of {use.prompt_tokens} tokens;"
+        f" cache {len(cache)} prefixes, {cache.nbytes / 1e6:.1f} MB"
+    )
+
+
+@pytest.mark.llm
+def test_answers_are_identical_with_and_without_the_prefix_cache(
+    follow_up_runs: dict[str, list[dict[str, object]]],
+) -> None:
+    off, on = follow_up_runs["off"], follow_up_runs["on"]
+    assert [c["text"] for c in on[:3]] == [c["text"] for c in off[:3]]
+    assert "abe" in str(on[0]["text"]).lower() and "safeguard" in str(on[2]["text"]).lower(), on
