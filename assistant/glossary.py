@@ -1,8 +1,8 @@
 """Query expansion from a staff-editable glossary (``glossary.yaml``): acronyms, metonyms, spellings.
 
 A small embedding model does not know that "Tokyo" stands for Japan in a news story; a keyword index
-certainly does not. Adding the glossary's words to the search query fixes both, without touching the
-question the model answers.
+certainly does not. Adding the glossary's words to the search query fixes both; the model gets the
+same words beside the question, so it connects "Seoul" to a passage about South Korea.
 """
 
 from __future__ import annotations
@@ -50,11 +50,3 @@ class Glossary:
             if pattern.search(query):
                 extra += [w for w in words if w.lower() not in lowered and w not in extra]
         return f"{query} ({', '.join(extra)})" if extra else query
-
-    def notes(self, query: str) -> list[str]:
-        """'term = word, word' for each glossary term ``query`` uses, to tell the model what it means."""
-        return [
-            f"{term} = {', '.join(words)}"
-            for (pattern, words), term in zip(self._patterns, self.entries, strict=True)
-            if words and pattern.search(query)
-        ]

@@ -115,9 +115,8 @@ class RagChain:
         return self.reranker.rerank(query, found, self.settings.top_k)
 
     def with_notes(self, question: str) -> str:
-        """The question plus what its glossary terms mean ('Seoul = South Korea'), for the model."""
-        notes = self.retriever.glossary.notes(question)
-        return f"{question}\n(Glossary: {'; '.join(notes)})" if notes else question
+        """The question with its glossary terms explained, 'about Seoul? (South Korea)', for the model."""
+        return self.retriever.glossary.expand(question)
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
         """Yield answer text as it is generated, then the checked ``Answer``."""

@@ -40,8 +40,3 @@ def test_glossary_lifts_the_right_passage_into_the_top_three(seeded) -> None:
     assert any("cybersecurity" in t for t in expanded)
     assert not any("cybersecurity" in t for t in plain)
 
-
-def test_notes_say_what_the_terms_used_mean() -> None:
-    glossary = Glossary({"Seoul": ["South Korea"], "PM": ["Prime Minister"], "Tokyo": ["Japan"]})
-    assert glossary.notes("Did the PM talk about Seoul?") == ["Seoul = South Korea", "PM = Prime Minister"]
-    assert glossary.notes("Nothing here") == []
