@@ -262,9 +262,18 @@ class Retriever:
             fused[chunk_id] += 1.0 / (_RRF_K + rank + 1)
         chosen = sorted(fused, key=lambda cid: -fused[cid])[:k]
         known = {p.chunk_id: p for p in dense}
-        return [known.get(cid) or self._scored(cid, vector) for cid in chosen]
+        known.update(self._scored([cid for cid in chosen if cid not in known], vector))
+        return [known[cid] for cid in chosen if cid in known]  # a chunk deleted meanwhile is skipped
 
-    def _scored(self, chunk_id: str, vector: list[float]) -> Passage:
-        got = self.store.chunks.get(ids=[chunk_id], include=["documents", "metadatas", "embeddings"])
-        score = float(np.dot(np.asarray(got["embeddings"][0]), np.asarray(vector)))
-        return to_passage(chunk_id, got["documents"][0], got["metadatas"][0], score)
+    def _scored(self, chunk_ids: list[str], vector: list[float]) -> dict[str, Passage]:
+        """Keyword-only hits, scored by cosine similarity like the rest (one round trip for all of them)."""
+        if not chunk_ids:
+            return {}
+        got = self.store.chunks.get(ids=chunk_ids, include=["documents", "metadatas", "embeddings"])
+        query = np.asarray(vector)
+        return {
+            cid: to_passage(cid, text, meta, float(np.dot(np.asarray(embedding), query)))
+            for cid, text, meta, embedding in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        }
