@@ -140,8 +140,10 @@ class LlamaCppChatModel(BaseChatModel):
 
     def _reuse_prefix(self, request: dict[str, Any]) -> None:
         """Call with the lock held: put the longest saved prefix of this prompt into the KV cache."""
-        if self.prefix_cache is None:
-            return
+        from llama_cpp import Llama
+
+        if self.prefix_cache is None or not isinstance(self.llama, Llama):
+            return  # a wrapper (tests, benchmarks) would not pass the state changes through: leave it be
         messages = request["messages"]
         tokens = self._prompt_tokens(messages)
         if tokens is None:

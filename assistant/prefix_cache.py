@@ -91,8 +91,10 @@ class PrefixCache:
         elif MIN_PREFIX_TOKENS <= prefix_len < len(tokens) and live <= prefix_len:
             llama.n_tokens = live  # drop what differs; eval() clears the KV cells past n_tokens
             llama.eval(list(tokens[live:prefix_len]))
-            self._add(SavedPrefix(key, _state_bytes(llama)))
-            live, saved = prefix_len, True
+            if llama.n_tokens == prefix_len and llama.input_ids[:prefix_len].tolist() == list(key):
+                self._add(SavedPrefix(key, _state_bytes(llama)))  # the state holds exactly these tokens
+                saved = True
+            live = common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
         return PrefixUse(len(tokens), prefix_len, live, restored, saved)
 
     def _add(self, entry: SavedPrefix) -> None:
