@@ -214,13 +214,45 @@ def load_embedded(settings: Settings, progress: AssemblyProgress | None = None) 
 
 
 def load_openai(settings: Settings) -> BaseChatModel:
-    """A chat model on any OpenAI-compatible server (llama.cpp server, vLLM, Ollama...)."""
+    """A chat model on any OpenAI-compatible server (llama.cpp server, vLLM, Ollama...).
+
+    The server's errors become a ``ModelError`` that names the server and the status only: some servers
+    quote the API key back in their error message, and that must not reach the screen or the logs.
+    """
     if not settings.llm_base_url:
         raise ModelError("llm_backend=openai needs ASSISTANT_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1).")
+    import openai
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(
-        base_url=settings.llm_base_url,
+    base_url = settings.llm_base_url
+
+    def server_error(err: Exception) -> ModelError:
+        status = getattr(err, "status_code", None)
+        if status in (401, 403):
+            reason = f"refused the API key (HTTP {status}): check ${settings.llm_api_key_env}"
+        elif status is not None:
+            reason = f"answered with an error (HTTP {status})"
+        elif isinstance(err, openai.APITimeoutError):
+            reason = "did not answer in time"
+        else:
+            reason = "could not be reached"
+        return ModelError(f"The language model server at {base_url} {reason}.")
+
+    class CheckedChatOpenAI(ChatOpenAI):
+        def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+            try:
+                return super()._generate(*args, **kwargs)
+            except openai.APIError as err:
+                raise server_error(err) from None
+
+        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+            try:
+                yield from super()._stream(*args, **kwargs)
+            except openai.APIError as err:
+                raise server_error(err) from None
+
+    return CheckedChatOpenAI(
+        base_url=base_url,
         api_key=os.environ.get(settings.llm_api_key_env) or "not-needed",  # type: ignore[arg-type]
         model=settings.llm_model,
         temperature=settings.temperature,
