@@ -180,7 +180,7 @@ class KeywordIndex:
         pairs, tf = np.unique(term_ids.astype(np.int64) * max(len(ids), 1) + docs, return_counts=True)
         pair_terms, pair_docs = np.divmod(pairs, max(len(ids), 1))
         starts = np.flatnonzero(np.diff(pair_terms, prepend=-1))
-        ends = np.append(starts[1:], len(pairs))
+        ends = np.append(starts[1:], len(pairs)) if len(starts) else starts  # none on an empty index
         names = {index: term for term, index in cache.vocabulary.items()}
         tfs = tf.astype(np.float32)
         self.postings = {

@@ -301,6 +301,15 @@ def test_japanese_emoji_and_odd_questions_get_an_answer(
     assert len(chat) == 2 and not turns[-1].get("error") and chat[-1]["content"]
 
 
+def test_questions_before_anything_is_indexed_are_refused(make_assistant: AssistantFactory) -> None:
+    assistant = make_assistant(responses=[ANSWER])
+    assert assistant.search("joint ventures", 3) == []
+    answer = assistant.ask("Which technologies were named for joint ventures?")
+    assert answer.refused and "best match 0.00" in str(answer.refusal_reason)
+    chat, turns, _, _ = list(ChatHandlers(assistant).respond("Which technologies?", []))[-1]
+    assert turns[-1]["refused"] and "don&#x27;t say" in chat[-1]["content"]
+
+
 def test_html_and_script_in_a_document_render_as_text(make_assistant: AssistantFactory, settings) -> None:
     settings.corpus_dir.mkdir(parents=True)
     evil = (
