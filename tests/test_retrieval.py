@@ -114,3 +114,23 @@ def test_keyword_index_follows_ingest_and_removal(
     assert assistant.remove_document("note.md")
     assert not retriever.keyword_index().search("zanzibarquux", 5)
     assert set(retriever._terms.by_chunk) == set(assistant.store.chunk_ids())
+
+
+def test_changes_by_another_process_show_after_a_recount(
+    make_assistant: AssistantFactory, seed_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assistant = make_assistant()
+    assistant.ingest()
+    retriever = assistant.retriever
+    retriever.keyword_index()
+    calls = []
+    count = assistant.store.count_chunks
+    monkeypatch.setattr(assistant.store, "count_chunks", lambda *a: calls.append(1) or count(*a))
+    retriever.keyword_index()
+    assert calls == []  # recounted a moment ago and nothing changed in this process: no round trip
+    other = make_assistant()  # another writer on the same index, as `assistant ingest` beside `serve`
+    (seed_corpus / "note.md").write_text("The quuxotic accord was signed by both delegations.\n")
+    other.ingest()
+    monkeypatch.setattr("assistant.retrieval._RECOUNT_S", 0.0)
+    assert retriever.keyword_index().search("quuxotic", 3)
+    assert calls
