@@ -114,10 +114,6 @@ class RagChain:
         query = self.retriever.glossary.expand(question)
         return self.reranker.rerank(query, found, self.settings.top_k)
 
-    def with_notes(self, question: str) -> str:
-        """The question with its glossary terms explained, 'about Seoul? (South Korea)', for the model."""
-        return self.retriever.glossary.expand(question)
-
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
         """Yield answer text as it is generated, then the checked ``Answer``."""
         started = time.perf_counter()
@@ -149,7 +145,7 @@ class RagChain:
         mark = time.perf_counter()
         draft = ""
         for piece in self.answer_chain.stream(
-            {"passages": format_passages(passages), "question": self.with_notes(standalone)}
+            {"passages": format_passages(passages), "question": standalone}
         ):
             if not draft and piece:
                 timings["first_token_s"] = time.perf_counter() - started

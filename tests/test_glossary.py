@@ -39,4 +39,3 @@ def test_glossary_lifts_the_right_passage_into_the_top_three(seeded) -> None:
     expanded = [p.text for p in seeded.search(question, 3)]
     assert any("cybersecurity" in t for t in expanded)
     assert not any("cybersecurity" in t for t in plain)
-

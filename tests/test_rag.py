@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from pydantic import Field
 
 from assistant.errors import QuestionError
 from assistant.rag import LEAK_TEXT, REFUSAL_TEXT
@@ -86,21 +85,3 @@ def test_follow_up_is_condensed_with_the_history(seeded_with) -> None:
 def test_bad_questions_get_a_clear_error(seeded_with, question: str) -> None:
     with pytest.raises(QuestionError):
         seeded_with().ask(question)
-
-
-class RecordingChatModel(FakeListChatModel):
-    """A fake that keeps the last user message it was sent."""
-
-    seen: list[str] = Field(default_factory=list)
-
-    def _stream(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-        self.seen.append(str(messages[-1].content))
-        return super()._stream(messages, stop, run_manager, **kwargs)
-
-
-def test_the_model_is_told_what_glossary_terms_mean(make_assistant: AssistantFactory, seed_corpus) -> None:
-    model = RecordingChatModel(responses=["NOT IN DOCUMENTS"])
-    assistant = make_assistant(chat_model=model)
-    assistant.ingest()
-    assistant.ask("Did anything come up about Seoul?")
-    assert "Question: Did anything come up about Seoul? (South Korea)" in model.seen[-1]
