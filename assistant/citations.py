@@ -25,7 +25,9 @@ _NAME = re.compile(r"\b[A-Z][\w'’-]+")
 _NOT_NAMES = frozenset(
     "I The This That These Those They Their It Its In On At As By For From To With Of He She His Her We "
     "Our Yes No Not Also Both And But Or So However According While During After Before Since There Here "
-    "What When Where Which Who Why How A An If Then Thus Therefore Overall Each Every Some Many Most ".split()
+    "What When Where Which Who Why How A An If Then Thus Therefore Overall Each Every Some Many Most "
+    # titles: an invented title is harmless, an invented name after it is still checked
+    "President Prime Minister Premier Chancellor Secretary Senator Governor Mayor Mr Mrs Ms Dr PM ".split()
 )
 _CITED_BAR = 0.75
 _MARGIN = 0.1
@@ -162,6 +164,21 @@ class CitationChecker:
                 if not any(_term_in(t, lowered[p], word_sets[p]) for p in chosen)
                 and not (t.lower() in asked and not t[0].isdigit())
             ]
+            if missing and chosen:  # one passage that says it all beats the cited one plus helpers
+                needed = [t for t in key_terms(body) if not (t.lower() in asked and not t[0].isdigit())]
+                helpers = {
+                    h for t in missing for h in range(len(passages)) if _term_in(t, lowered[h], word_sets[h])
+                }
+                together = len(stems & set().union(*(stem_sets[p] for p in {*chosen, *helpers})))
+                whole = [
+                    p
+                    for p in range(len(passages))
+                    if all(_term_in(t, lowered[p], word_sets[p]) for t in needed)
+                    and support(p) >= max(map(support, chosen)) - _PRUNE
+                    and len(stems & stem_sets[p]) >= together
+                ]
+                if whole:
+                    chosen, missing = [max(whole, key=support)], []
             for term in list(missing):
                 holder = next(
                     (p for p in range(len(passages)) if _term_in(term, lowered[p], word_sets[p])), None

@@ -107,3 +107,31 @@ def test_a_passage_needed_for_a_name_is_cited_too(checker: CitationChecker) -> N
         PASSAGES,
     )
     assert {c.chunk_id for c in result.citations} == {"c0", "c1"}
+
+
+def test_titles_are_not_specifics_but_the_names_after_them_are() -> None:
+    assert key_terms("The President met Prime Minister Ishiba.") == ["Ishiba"]
+    assert key_terms("President Biden spoke.") == ["Biden"]
+
+
+LEADERS = [
+    passage(
+        0,
+        "President Donald Trump is set to engage in a pivotal meeting with Japanese Prime Minister Shigeru "
+        "Ishiba. This high-stakes visit underscores the importance of the U.S.-Japan alliance.",
+    ),
+    passage(
+        1,
+        "During their meeting, President Trump expressed confidence in their relationship, stating, \"It's a "
+        'great honor to be with Prime Minister Ishiba of Japan."',
+    ),
+]
+
+
+def test_one_passage_holding_every_name_replaces_the_cited_one_plus_helpers(checker: CitationChecker) -> None:
+    # [2] mentions Trump and Ishiba but not "Shigeru"; [1] says the whole sentence: cite it alone
+    result = checker.check(
+        "The meeting is between President Trump and Prime Minister Shigeru Ishiba [2].", LEADERS
+    )
+    assert [c.chunk_id for c in result.citations] == ["c0"]
+    assert result.text.endswith("[1].")
