@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -133,19 +134,34 @@ class ChunkStore:
             got = self.chunks.get(ids=list(chunk_ids[i : i + page]), include=["documents"])
             yield from zip(got["ids"], got["documents"], strict=True)
 
-    def query(self, embedding: Sequence[float], k: int) -> list[Passage]:
+    def query(self, embedding: Sequence[float] | np.ndarray, k: int) -> list[Passage]:
         """The ``k`` nearest chunks, scored by cosine similarity (1 - cosine distance)."""
+        found = self.nearest(embedding, k)
+        return [found.passage(i) for i in range(len(found.ids))]
+
+    def nearest(self, embedding: Sequence[float] | np.ndarray, k: int, texts: bool = True) -> Nearest:
+        """The ``k`` nearest chunks as Chroma returns them; ``texts=False``: ids and distances only."""
         if k <= 0:
-            return []
+            return Nearest([], [], [], [])
         got = self.chunks.query(  # an empty collection answers with no results: no count() round trip
-            query_embeddings=[list(embedding)], n_results=k, include=["documents", "metadatas", "distances"]
+            query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),
+            n_results=k,
+            include=["documents", "metadatas", "distances"] if texts else ["distances"],
         )
-        return [
-            to_passage(chunk_id, text, meta, 1.0 - float(distance))
-            for chunk_id, text, meta, distance in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
-            )
-        ]
+        if not texts:
+            return Nearest(got["ids"][0], [], [], got["distances"][0])
+        return Nearest(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+
+    def fetch(
+        self, chunk_ids: Sequence[str], embeddings: bool = False
+    ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """(id, text, metadata, vector or None) of ``chunk_ids`` in one call; gone ids are skipped."""
+        if not chunk_ids:
+            return
+        include = ["documents", "metadatas", "embeddings"] if embeddings else ["documents", "metadatas"]
+        got = self.chunks.get(ids=list(chunk_ids), include=include)
+        vectors = got["embeddings"] if embeddings else [None] * len(got["ids"])
+        yield from zip(got["ids"], got["documents"], got["metadatas"], vectors, strict=True)
 
     # --- manifest ----------------------------------------------------------------------------------
     def put_document(self, info: DocumentInfo, state: str) -> None:
@@ -190,6 +206,21 @@ class ChunkStore:
         self.delete_chunks(source)
         self.manifest.delete(ids=[source])
         return known
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """One vector query's results, in Chroma's order (nearest first); without texts, ``documents`` and
+    ``metadatas`` are empty."""
+
+    ids: list[str]
+    documents: list[str]
+    metadatas: list[dict[str, Any]]
+    distances: list[float]
+
+    def passage(self, i: int) -> Passage:
+        """The ``i``-th result as a passage scored by cosine similarity (1 - cosine distance)."""
+        return to_passage(self.ids[i], self.documents[i], self.metadatas[i], 1.0 - float(self.distances[i]))
 
 
 def to_passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.bench.corpus import paragraphs, questions
+from assistant.bench.corpus import paragraphs, questions, write_corpus
 from assistant.chunking import paragraph_spans
-from assistant.retrieval import KeywordIndex, terms, top_positive
+from assistant.retrieval import _CANDIDATES, _RRF_K, KeywordIndex, Retriever, terms, top_positive
+from assistant.store import to_passage
+from assistant.types import Passage
 from tests.conftest import SEED, AssistantFactory
 
 
@@ -46,6 +48,38 @@ class ReferenceBM25:
             scores[docs] += idf * tf * (self.k1 + 1) / (tf + norm)
         top = np.argsort(-scores)[:k]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def reference_hybrid(retriever: Retriever, query: str, k: int) -> list[Passage]:
+    """The hybrid retriever as it was before it built passages only for the winners: every dense
+    candidate made a passage, keyword-only winners fetched and scored by their stored vectors."""
+    query = retriever.glossary.expand(query)
+    vector = retriever.embeddings.embed_query(query)
+    n = max(k, _CANDIDATES)
+    got = retriever.store.chunks.query(
+        query_embeddings=[list(vector)], n_results=n, include=["documents", "metadatas", "distances"]
+    )
+    dense = [
+        to_passage(cid, text, meta, 1.0 - float(distance))
+        for cid, text, meta, distance in zip(
+            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+        )
+    ]
+    fused: dict[str, float] = defaultdict(float)
+    for rank, passage in enumerate(dense):
+        fused[passage.chunk_id] += 1.0 / (_RRF_K + rank + 1)
+    for rank, (cid, _) in enumerate(retriever.keyword_index().search(query, n)):
+        fused[cid] += 1.0 / (_RRF_K + rank + 1)
+    chosen = sorted(fused, key=lambda cid: -fused[cid])[:k]
+    known = {p.chunk_id: p for p in dense}
+    missing = [cid for cid in chosen if cid not in known]
+    if missing:
+        got = retriever.store.chunks.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+        for cid, text, meta, embedding in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        ):
+            known[cid] = to_passage(cid, text, meta, float(np.dot(np.asarray(embedding), np.asarray(vector))))
+    return [known[cid] for cid in chosen if cid in known]
 
 
 def _same_ranking(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
@@ -134,3 +168,23 @@ def test_changes_by_another_process_show_after_a_recount(
     monkeypatch.setattr("assistant.retrieval._RECOUNT_S", 0.0)
     assert retriever.keyword_index().search("quuxotic", 3)
     assert calls
+
+
+def test_hybrid_retrieval_returns_exactly_what_the_previous_implementation_did(
+    make_assistant: AssistantFactory, seed_corpus: Path
+) -> None:
+    write_corpus(seed_corpus / "news", paragraphs(150), per_file=50)
+    assistant = make_assistant()
+    assistant.ingest()
+    retriever = assistant.retriever
+    queries = [*questions(12), "Which technologies were named for joint ventures?", "LNG exports Alaska"]
+    keyword_only = 0
+    for query in queries:
+        dense = {
+            p.chunk_id for p in retriever.store.query(retriever.embeddings.embed_query(query), _CANDIDATES)
+        }
+        for k in (1, 4, 8):
+            got, want = retriever.retrieve(query, k), reference_hybrid(retriever, query, k)
+            assert got == want  # same chunks, same order, scores equal to the last bit
+            keyword_only += sum(p.chunk_id not in dense for p in got)
+    assert keyword_only > 0  # the path that fetches keyword-only winners was taken too
