@@ -109,7 +109,9 @@ class Ingestor:
         self.store.put_document(info, state="pending")
         vectors = self.embeddings.embed_documents([c.text for c in chunks])
         self.store.upsert(chunks, vectors)
-        self.store.delete_chunks(source, keep_hash=document.content_hash)
+        if known:  # without a record there are no chunks: the record is written before them, and a removal
+            # deletes the chunks before the record; a filtered delete costs ~60 ms at 100k chunks
+            self.store.delete_chunks(source, keep_hash=document.content_hash)
         self.store.put_document(info, state="ready")
         return FileOutcome(source, "updated" if known else "added", chunks=len(chunks))
 

@@ -44,6 +44,26 @@ def test_changed_file_replaces_its_chunks(make_assistant: AssistantFactory, seed
     }
 
 
+def test_only_known_documents_pay_for_the_filtered_delete(
+    make_assistant: AssistantFactory, seed_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assistant = make_assistant()
+    deletes: list[str] = []
+    delete = assistant.store.delete_chunks
+    monkeypatch.setattr(
+        assistant.store, "delete_chunks", lambda source, **kw: deletes.append(source) or delete(source, **kw)
+    )
+    (seed_corpus / "note.md").write_text("A short note about port fees.\n", encoding="utf-8")
+    assistant.ingest()
+    assert deletes == []  # new documents: nothing of theirs can be in the index yet
+    (seed_corpus / "note.md").write_text("A short note about port fees, revised.\n", encoding="utf-8")
+    report = assistant.ingest()
+    assert report.count("updated") == 1 and deletes == ["note.md"]
+    assert {m["content_hash"] for _, _, m in assistant.store.iter_chunks() if m["source"] == "note.md"} == {
+        next(d.content_hash for d in assistant.documents() if d.source == "note.md")
+    }
+
+
 def test_file_gone_from_corpus_is_removed(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
     assistant = make_assistant()
     (seed_corpus / "extra.md").write_text("Fisheries talks between the two delegations were postponed again.")
