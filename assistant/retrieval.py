@@ -183,23 +183,41 @@ class KeywordIndex:
         starts = np.flatnonzero(np.diff(pair_terms, prepend=-1))
         ends = np.append(starts[1:], len(pairs)) if len(starts) else starts  # none on an empty index
         names = {index: term for term, index in cache.vocabulary.items()}
-        tfs = tf.astype(np.float32)
+        weights = self._weights(tf.astype(np.float32), pair_docs, ends - starts)
         self.postings = {
-            names[int(pair_terms[a])]: (pair_docs[a:e], tfs[a:e]) for a, e in zip(starts, ends, strict=True)
+            names[int(pair_terms[a])]: (pair_docs[a:e], weights[a:e])
+            for a, e in zip(starts, ends, strict=True)
         }
+
+    def _weights(self, tf: np.ndarray, docs: np.ndarray, df: np.ndarray) -> np.ndarray:
+        """Every posting's BM25 weight ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg_len))``.
+
+        It does not depend on the query, so it is computed once here instead of per query term; in float32,
+        operation by operation as the per-query formula did, so scores are the same to the last bit.
+        """
+        n, k1, b = len(self.ids), self.k1, self.b
+        norm = self.lengths[docs]  # a new array: the steps below work in place to bound the build's memory
+        norm *= b
+        norm /= max(self.avg_length, 1e-9)
+        norm += 1 - b
+        norm *= k1
+        norm += tf  # now tf + norm
+        idf = [math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.tolist()]
+        weights = np.repeat(np.array(idf, dtype=np.float32), df)
+        weights *= tf
+        weights *= k1 + 1
+        weights /= norm
+        return weights
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if not self.ids:
             return []
         scores = np.zeros(len(self.ids), dtype=np.float32)
-        n = len(self.ids)
         for term in set(terms(query)):
-            if term not in self.postings:
-                continue
-            docs, tf = self.postings[term]
-            idf = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
-            norm = self.k1 * (1 - self.b + self.b * self.lengths[docs] / max(self.avg_length, 1e-9))
-            scores[docs] += idf * tf * (self.k1 + 1) / (tf + norm)
+            posting = self.postings.get(term)
+            if posting is not None:
+                docs, weights = posting
+                scores[docs] += weights
         return [(self.ids[i], float(scores[i])) for i in top_positive(scores, k)]
 
 
