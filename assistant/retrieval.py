@@ -175,15 +175,27 @@ class KeywordIndex:
         sizes = np.array([len(t) for t in per_doc], dtype=np.int64)
         self.lengths = sizes.astype(np.float32)
         self.avg_length = float(self.lengths.mean()) if len(ids) else 0.0
-        term_ids = np.concatenate(per_doc) if per_doc else np.zeros(0, dtype=np.int32)
-        docs = np.repeat(np.arange(len(ids), dtype=np.int64), sizes)
-        # one key per (term, doc) pair, sorted by term then doc: the postings, each in document order
-        pairs, tf = np.unique(term_ids.astype(np.int64) * max(len(ids), 1) + docs, return_counts=True)
-        pair_terms, pair_docs = np.divmod(pairs, max(len(ids), 1))
+        # one key per term occurrence, term * n + doc; sorted, equal keys are the (term, doc) pairs and their
+        # counts, in term order and within a term in document order: the postings. Done in place (what
+        # np.unique does, with fewer copies: a build at 100k chunks handles ~5M occurrences).
+        n = max(len(ids), 1)
+        keys = np.concatenate(per_doc).astype(np.int64) if per_doc else np.zeros(0, dtype=np.int64)
+        keys *= n
+        keys += np.repeat(np.arange(len(ids), dtype=np.int64), sizes)
+        keys.sort()
+        first = np.ones(len(keys), dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        at = np.flatnonzero(first)
+        del first
+        tf = np.diff(np.append(at, len(keys))).astype(np.float32)
+        pair_terms, pair_docs = np.divmod(keys[at], n)
+        del keys, at
+        pair_docs = pair_docs.astype(np.int32)
         starts = np.flatnonzero(np.diff(pair_terms, prepend=-1))
-        ends = np.append(starts[1:], len(pairs)) if len(starts) else starts  # none on an empty index
+        ends = np.append(starts[1:], len(pair_terms)) if len(starts) else starts  # none on an empty index
         names = {index: term for term, index in cache.vocabulary.items()}
-        weights = self._weights(tf.astype(np.float32), pair_docs, ends - starts)
+        weights = self._weights(tf, pair_docs, ends - starts)
+        del tf
         self.postings = {
             names[int(pair_terms[a])]: (pair_docs[a:e], weights[a:e])
             for a, e in zip(starts, ends, strict=True)
