@@ -119,3 +119,19 @@ def running_process(command: list[str], port: int, seconds: float, what: str) ->
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def write_generated_files(
+    folder: Path, name: str, files: int, paragraphs: int, line: Callable[[int, int], str]
+) -> list[Path]:
+    """``files`` Markdown files ``NAME-NNN.md`` in ``folder``, each of ``paragraphs`` paragraphs
+    ``line(file, paragraph)``; returns them sorted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        (folder / f"{name}-{f:03d}.md").write_text("\n\n".join(line(f, p) for p in range(paragraphs)))
+    return sorted(folder.glob(f"{name}-*.md"))
+
+
+def chunk_ids(assistant: Assistant) -> list[str]:
+    """The ids of every chunk in the assistant's store, sorted."""
+    return sorted(assistant.store.chunk_ids())

@@ -11,9 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from assistant.service import Assistant
 from assistant.types import Answer, Token
-from tests.conftest import AssistantFactory
+from tests.conftest import AssistantFactory, chunk_ids, write_generated_files
 
 QUESTIONS = [
     "Which technologies were named for joint ventures?",
@@ -26,27 +25,22 @@ NEW_FILES = 20
 PARAGRAPHS = 8
 
 
-def write_new_files(corpus: Path) -> None:
-    for f in range(NEW_FILES):
-        body = "\n\n".join(
-            f"Bulletin {f} item {p}: port officials in Nagoya counted {f * 100 + p} containers of "
-            f"machine parts, fertiliser and frozen fish arriving on the morning tide."
-            for p in range(PARAGRAPHS)
-        )
-        (corpus / f"bulletin-{f:02d}.md").write_text(body)
-
-
-def chunk_ids(assistant: Assistant) -> list[str]:
-    return sorted(cid for cid, _, _ in assistant.store.iter_chunks())
-
-
 def test_sixteen_questions_during_an_ingest(
     make_assistant: AssistantFactory, seed_corpus: Path, tmp_path: Path
 ) -> None:
     assistant = make_assistant(responses=[REPLY])
     assistant.ingest()
     assistant.chain  # noqa: B018  (loaded once, as the web app's warm-up does)
-    write_new_files(seed_corpus)
+    write_generated_files(
+        seed_corpus,
+        "bulletin",
+        NEW_FILES,
+        PARAGRAPHS,
+        lambda f, p: (
+            f"Bulletin {f} item {p}: port officials in Nagoya counted {f * 100 + p} containers of "
+            f"machine parts, fertiliser and frozen fish arriving on the morning tide."
+        ),
+    )
 
     errors: list[BaseException] = []
     answers: dict[int, Answer] = {}

@@ -20,7 +20,7 @@ from assistant.errors import LoaderError, QuestionError
 from assistant.service import Assistant
 from assistant.types import Answer
 from assistant.ui import ChatHandlers
-from tests.conftest import AssistantFactory
+from tests.conftest import AssistantFactory, chunk_ids
 from tests.test_loaders import JAPANESE, encrypted_pdf, pdf_bytes
 
 LIMIT_MB = 0.01  # 10,485 bytes: the configured size limit for these tests
@@ -82,10 +82,6 @@ def texts_by_source(assistant: Assistant) -> dict[str, str]:
     for _, text, meta in assistant.store.iter_chunks():
         parts.setdefault(meta["source"], []).append((int(meta["position"]), text))
     return {source: "\n".join(t for _, t in sorted(chunks)) for source, chunks in parts.items()}
-
-
-def chunk_ids(assistant: Assistant) -> list[str]:
-    return sorted(cid for cid, _, _ in assistant.store.iter_chunks())
 
 
 def test_hostile_folder_ingests_with_one_message_per_bad_file(

@@ -10,11 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import StoreError
-from tests.conftest import AssistantFactory
-
-
-def chunk_ids(assistant) -> set[str]:
-    return {cid for cid, _, _ in assistant.store.iter_chunks()}
+from tests.conftest import AssistantFactory, chunk_ids, write_generated_files
 
 
 def test_ingest_twice_is_idempotent(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
@@ -150,21 +146,19 @@ def test_search_ranks_the_joint_venture_passage_first(seeded) -> None:
     assert top[0].score > top[-1].score or len(top) == 1
 
 
-def _write_corpus(folder: Path, files: int, paragraphs: int) -> None:
-    folder.mkdir(parents=True)
-    for f in range(files):
-        body = "\n\n".join(
-            f"Report {f} paragraph {p}: delegates from both countries reviewed shipping, energy and "
-            f"investment topic number {f * paragraphs + p} in some detail during the session."
-            for p in range(paragraphs)
-        )
-        (folder / f"report-{f:03d}.md").write_text(body)
-
-
 def test_kill_minus_nine_mid_ingest_then_rerun_matches_a_clean_run(
     make_assistant: AssistantFactory, settings, tmp_path: Path
 ) -> None:
-    _write_corpus(settings.corpus_dir, files=30, paragraphs=40)
+    write_generated_files(
+        settings.corpus_dir,
+        "report",
+        files=30,
+        paragraphs=40,
+        line=lambda f, p: (
+            f"Report {f} paragraph {p}: delegates from both countries reviewed shipping, energy "
+            f"and investment topic number {f * 40 + p} in some detail during the session."
+        ),
+    )
     env = {
         **os.environ,
         "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),

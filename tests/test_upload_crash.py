@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import Assistant
-from tests.conftest import AssistantFactory
+from tests.conftest import AssistantFactory, chunk_ids, write_generated_files
 
 FILES = 12
 PARAGRAPHS = 20
@@ -56,22 +55,6 @@ print("DONE", report.summary(), file=sys.stderr, flush=True)
 """
 
 
-def write_uploads(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True)
-    for f in range(FILES):
-        body = "\n\n".join(
-            f"Upload {f} paragraph {p}: the delegations compared notes on shipping lanes, energy prices "
-            f"and investment item {f * PARAGRAPHS + p} before the afternoon session."
-            for p in range(PARAGRAPHS)
-        )
-        (folder / f"upload-{f:03d}.md").write_text(body)
-    return sorted(folder.iterdir())
-
-
-def chunk_ids(assistant: Assistant) -> list[str]:
-    return sorted(cid for cid, _, _ in assistant.store.iter_chunks())
-
-
 def kill_when(proc: subprocess.Popen[str], marker: str, seconds: float = 180) -> str:
     """Read the subprocess's stderr until ``marker`` appears, then kill -9 it."""
     assert proc.stderr is not None
@@ -93,7 +76,16 @@ def kill_when(proc: subprocess.Popen[str], marker: str, seconds: float = 180) ->
 def test_kill_minus_nine_mid_upload_then_restart_is_consistent(
     make_assistant: AssistantFactory, settings, tmp_path: Path, mode: str
 ) -> None:
-    uploads = write_uploads(tmp_path / "uploads")
+    uploads = write_generated_files(
+        tmp_path / "uploads",
+        "upload",
+        FILES,
+        PARAGRAPHS,
+        lambda f, p: (
+            f"Upload {f} paragraph {p}: the delegations compared notes on shipping lanes, energy "
+            f"prices and investment item {f * PARAGRAPHS + p} before the afternoon session."
+        ),
+    )
     env = {
         **os.environ,
         "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
