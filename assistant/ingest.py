@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,9 +18,31 @@ from assistant.embeddings import LocalEmbeddings
 from assistant.errors import LoaderError
 from assistant.loaders import iter_corpus_files, load_document
 from assistant.store import ChunkStore
-from assistant.types import DocumentInfo, FileOutcome, IngestReport
+from assistant.types import Chunk, DocumentInfo, FileOutcome, IngestReport
 
 ProgressCallback = Callable[[int, int, str], None]  # (files done, files in all, current source)
+# Documents are written in batches of about this many chunks: one embedding pass and one upsert per batch
+# instead of per document (at 100k stored chunks each Chroma write costs ~0.1 s however small it is).
+BATCH_CHUNKS = 512
+
+
+@dataclass
+class _Pending:
+    """A loaded and split document waiting to be written."""
+
+    info: DocumentInfo
+    chunks: list[Chunk]
+    replaces: bool  # the index holds an earlier version (or a pending record) of it
+
+
+@dataclass
+class _Batch:
+    documents: list[_Pending] = field(default_factory=list)
+    chunk_count: int = 0
+
+    def add(self, document: _Pending) -> None:
+        self.documents.append(document)
+        self.chunk_count += len(document.chunks)
 
 
 class Ingestor:
@@ -32,12 +55,14 @@ class Ingestor:
         corpus_dir: Path,
         max_tokens: int,
         max_bytes: int,
+        batch_chunks: int = BATCH_CHUNKS,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
         self.corpus_dir = corpus_dir
         self.max_tokens = max_tokens
         self.max_bytes = max_bytes
+        self.batch_chunks = batch_chunks
         self.lock = threading.Lock()
         self.generation = 0  # bumped whenever the index changes (retrievers rebuild caches on it)
 
@@ -73,18 +98,30 @@ class Ingestor:
                     continue
                 files.extend(iter_corpus_files(root))
             report.outcomes.extend(self._remove_stale(roots, files))
+            batch, written = _Batch(), {}
+            prepared: list[FileOutcome | _Pending] = []  # in file order, as the report lists them
             for done, path in enumerate(files):
                 source = self.source_for(path)
                 if progress:
                     progress(done, len(files), source)
-                report.outcomes.append(self._ingest_file(path, source))
+                prepared.append(self._prepare_file(path, source))
+                if isinstance(prepared[-1], _Pending):
+                    batch.add(prepared[-1])
+                    if batch.chunk_count >= self.batch_chunks:
+                        written.update(self._write(batch))
+                        batch = _Batch()
+            written.update(self._write(batch))
+            report.outcomes.extend(
+                written[item.info.source] if isinstance(item, _Pending) else item for item in prepared
+            )
             if progress:
                 progress(len(files), len(files), "")
             self.generation += 1
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, path: Path, source: str) -> FileOutcome:
+    def _prepare_file(self, path: Path, source: str) -> FileOutcome | _Pending:
+        """Load and split one file: its outcome when there is nothing to write, else its pending work."""
         try:
             document = load_document(path, source, self.max_bytes)
         except LoaderError as err:
@@ -106,27 +143,45 @@ class Ingestor:
             added_at=known[0].added_at if known else now,
             size=path.stat().st_size,
         )
-        self.store.put_document(info, state="pending")
-        vectors = self.embeddings.embed_documents([c.text for c in chunks])
-        self.store.upsert(chunks, vectors)
-        if known:  # without a record there are no chunks: the record is written before them, and a removal
-            # deletes the chunks before the record; a filtered delete costs ~60 ms at 100k chunks
-            self.store.delete_chunks(source, keep_hash=document.content_hash)
-        self.store.put_document(info, state="ready")
-        return FileOutcome(source, "updated" if known else "added", chunks=len(chunks))
+        return _Pending(info, chunks, replaces=known is not None)
+
+    def _write(self, batch: _Batch) -> dict[str, FileOutcome]:
+        """Index a batch of documents: records ``pending``, then all their chunks in one embedding pass and
+        one upsert, then records ``ready`` (a crash in between leaves them pending, so they are redone)."""
+        if not batch.documents:
+            return {}
+        infos = [doc.info for doc in batch.documents]
+        self.store.put_documents(infos, state="pending")
+        chunks = [chunk for doc in batch.documents for chunk in doc.chunks]
+        self.store.upsert(chunks, self.embeddings.encode([c.text for c in chunks]))
+        for doc in batch.documents:
+            if doc.replaces:  # without a record there are no chunks: the record is written before them, and
+                # a removal deletes the chunks before the record; a filtered delete costs ~60 ms at 100k
+                self.store.delete_chunks(doc.info.source, keep_hash=doc.info.content_hash)
+        self.store.put_documents(infos, state="ready")
+        return {
+            doc.info.source: FileOutcome(
+                doc.info.source, "updated" if doc.replaces else "added", chunks=len(doc.chunks)
+            )
+            for doc in batch.documents
+        }
 
     def _remove_stale(self, roots: Sequence[Path], files: Sequence[Path]) -> list[FileOutcome]:
         """Remove indexed documents whose file, under one of the scanned folders, is gone."""
         present = {self.source_for(f) for f in files}
         folders = [root.resolve() for root in roots if root.is_dir()]
+        if not folders:
+            return []
+        corpus = self.corpus_dir.resolve()
         outcomes = []
-        for info in self.store.list_documents(include_pending=True):
-            if info.source in present:
+        for source in self.store.list_sources():  # ids only: 2,000 documents ~0.01 s, records ~0.12 s
+            if source in present:
                 continue
-            path = self.path_for(info.source).resolve()
+            path = Path(source) if Path(source).is_absolute() else corpus / source  # resolved already
             if any(path.is_relative_to(folder) for folder in folders) and not path.exists():
-                self.store.remove_document(info.source)
-                outcomes.append(FileOutcome(info.source, "removed", chunks=info.chunks))
+                known = self.store.get_document(source)
+                self.store.remove_document(source)
+                outcomes.append(FileOutcome(source, "removed", chunks=known[0].chunks if known else 0))
         return outcomes
 
     def remove(self, source: str) -> bool:

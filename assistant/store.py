@@ -165,22 +165,29 @@ class ChunkStore:
 
     # --- manifest ----------------------------------------------------------------------------------
     def put_document(self, info: DocumentInfo, state: str) -> None:
-        self.manifest.upsert(
-            ids=[info.source],
-            embeddings=[_UNIT],
-            documents=[info.title],
-            metadatas=[
-                {
-                    "source": info.source,
-                    "title": info.title,
-                    "chunks": info.chunks,
-                    "content_hash": info.content_hash,
-                    "added_at": info.added_at,
-                    "size": info.size,
-                    "state": state,
-                }
-            ],
-        )
+        self.put_documents([info], state)
+
+    def put_documents(self, infos: Sequence[DocumentInfo], state: str) -> None:
+        """Write the manifest records of ``infos`` with ``state`` (pending or ready) in one call."""
+        for i in range(0, len(infos), MAX_BATCH):
+            part = infos[i : i + MAX_BATCH]
+            self.manifest.upsert(
+                ids=[info.source for info in part],
+                embeddings=[_UNIT] * len(part),
+                documents=[info.title for info in part],
+                metadatas=[
+                    {
+                        "source": info.source,
+                        "title": info.title,
+                        "chunks": info.chunks,
+                        "content_hash": info.content_hash,
+                        "added_at": info.added_at,
+                        "size": info.size,
+                        "state": state,
+                    }
+                    for info in part
+                ],
+            )
 
     def get_document(self, source: str) -> tuple[DocumentInfo, str] | None:
         got = self.manifest.get(ids=[source], include=["metadatas"])
@@ -188,6 +195,10 @@ class ChunkStore:
             return None
         meta = got["metadatas"][0]
         return _to_info(meta), str(meta.get("state", "ready"))
+
+    def list_sources(self) -> list[str]:
+        """The sources of every manifest record, pending ones included (no metadata read)."""
+        return list(self.manifest.get(include=[])["ids"])
 
     def list_documents(self, include_pending: bool = False) -> list[DocumentInfo]:
         got = self.manifest.get(include=["metadatas"])

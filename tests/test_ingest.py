@@ -184,3 +184,34 @@ def test_kill_minus_nine_mid_ingest_then_rerun_matches_a_clean_run(
     assert chunk_ids(resumed) == chunk_ids(clean)
     assert len(chunk_ids(resumed)) == resumed.store.count_chunks() == 30 * 40
     assert [d.source for d in resumed.documents()] == [d.source for d in clean.documents()]
+
+
+def test_documents_are_written_in_batches_with_the_same_result(
+    make_assistant: AssistantFactory, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = write_generated_files(
+        settings.corpus_dir,
+        "memo",
+        files=12,
+        paragraphs=3,
+        line=lambda f, p: f"Memo {f} point {p}: the delegations compared notes on port fees and fisheries.",
+    )
+    (settings.corpus_dir / "memo-005-empty.md").write_bytes(b"")  # a failure in the middle of the batch
+    batched = make_assistant()
+    upserts: list[int] = []
+    upsert = batched.store.upsert
+    monkeypatch.setattr(
+        batched.store, "upsert", lambda chunks, vecs: upserts.append(len(chunks)) or upsert(chunks, vecs)
+    )
+    report = batched.ingest()
+    assert [o.source for o in report.outcomes] == sorted(p.name for p in settings.corpus_dir.glob("*.md"))
+    assert [o.source for o in report.failures()] == ["memo-005-empty.md"]
+    assert report.count("added") == len(files)
+    assert upserts == [report.chunks_written]  # all twelve documents in one embedding pass and one upsert
+
+    one_by_one = make_assistant(data_dir=tmp_path / "one-by-one")
+    one_by_one.ingestor.batch_chunks = 1
+    assert one_by_one.ingest().chunks_written == report.chunks_written
+    assert chunk_ids(batched) == chunk_ids(one_by_one)
+    same = lambda a: [(d.source, d.title, d.chunks, d.content_hash, d.size) for d in a.documents()]  # noqa: E731
+    assert same(batched) == same(one_by_one)

@@ -47,6 +47,7 @@ def progress(done, total, source):
     print("INDEXING", done, source, file=sys.stderr, flush=True)
 
 assistant = build_assistant()
+assistant.ingestor.batch_chunks = int(sys.argv[4])  # small batches: some are written before the kill
 if mode == "copy":
     shutil.copyfile = copy_then_stall
 print("READY", file=sys.stderr, flush=True)
@@ -92,7 +93,15 @@ def test_kill_minus_nine_mid_upload_then_restart_is_consistent(
         "ASSISTANT_DATA_DIR": str(settings.data_dir),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-c", UPLOADER, mode, str(tmp_path / "uploads"), str(KILLED_AT)],
+        [
+            sys.executable,
+            "-c",
+            UPLOADER,
+            mode,
+            str(tmp_path / "uploads"),
+            str(KILLED_AT),
+            str(2 * PARAGRAPHS),
+        ],
         env=env,
         cwd=Path(__file__).resolve().parent.parent,
         stderr=subprocess.PIPE,
