@@ -10,7 +10,7 @@ WHEELHOUSE ?= $(HOME)/.cache/meeting-assistant/wheels
 LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: setup run test lint eval bench browser clean
+.PHONY: setup run test lint eval gate bench browser clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,11 @@ test: setup browser lint
 
 eval: setup
 	$(BIN)/assistant eval --out eval-report
+
+# CI's answer-quality gate: the test question set on the embedded model against the regression floor
+# (eval/regression.yaml, the measured levels minus a margin); eval/thresholds.yaml holds the targets.
+gate: setup
+	$(BIN)/assistant eval --out eval-report --thresholds eval/regression.yaml
 
 bench: setup
 	$(BIN)/assistant bench --sizes 1000 --json bench.json

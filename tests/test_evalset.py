@@ -139,6 +139,15 @@ def test_the_shipped_thresholds_hold_the_issue_gate() -> None:
     assert gate["hit_at_3"] == Threshold("hit_at_3", "min", 0.95)
 
 
+def test_the_regression_floor_ci_applies_is_below_the_targets() -> None:
+    floor = load_thresholds(QUESTIONS.parent / "regression.yaml", METRICS)
+    targets = {(t.metric, t.bound): t.limit for t in load_thresholds(QUESTIONS.parent / "thresholds.yaml")}
+    assert {t.metric for t in floor} >= {m for m, _ in targets}  # every target metric has a floor
+    for t in floor:  # a floor above a target would make CI stricter than the goal
+        if (t.metric, t.bound) in targets and t.bound == "min":
+            assert t.limit <= targets[(t.metric, t.bound)]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
