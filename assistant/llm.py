@@ -200,6 +200,10 @@ def load_embedded(settings: Settings, progress: AssemblyProgress | None = None) 
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads or os.cpu_count() or 2,
             n_batch=512,
+            # Read, not mapped: llama.cpp repacks the weights for the CPU into its own memory, so a mapped
+            # file stayed resident beside the copy (RSS after a 545-token prompt 1,979 -> 1,388 MB; same
+            # answers, same speed, load 1.1 -> 1.9 s).
+            use_mmap=False,
             seed=0,
             verbose=False,
         )
