@@ -164,9 +164,6 @@ class ChunkStore:
         yield from zip(got["ids"], got["documents"], got["metadatas"], vectors, strict=True)
 
     # --- manifest ----------------------------------------------------------------------------------
-    def put_document(self, info: DocumentInfo, state: str) -> None:
-        self.put_documents([info], state)
-
     def put_documents(self, infos: Sequence[DocumentInfo], state: str) -> None:
         """Write the manifest records of ``infos`` with ``state`` (pending or ready) in one call."""
         for i in range(0, len(infos), MAX_BATCH):

@@ -106,7 +106,7 @@ def test_interrupted_document_is_finished_by_the_next_ingest(
     clean = chunk_ids(assistant)
     # Simulate a crash half-way through: record pending, only some chunks written.
     info = assistant.documents()[0]
-    assistant.store.put_document(info, state="pending")
+    assistant.store.put_documents([info], state="pending")
     victims = sorted(clean)[:5]
     assistant.store.chunks.delete(ids=victims)
     assert assistant.documents() == []  # a half document is not listed
