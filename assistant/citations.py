@@ -29,6 +29,13 @@ _NOT_NAMES = frozenset(
     # titles: an invented title is harmless, an invented name after it is still checked
     "President Prime Minister Premier Chancellor Secretary Senator Governor Mayor Mr Mrs Ms Dr PM ".split()
 )
+# Past-tense claims that something was settled: a small model turns "will discuss" into "agreed". Like names
+# and numbers, such a verb must appear in a cited passage, even when the question uses it ("What did they
+# sign?" presupposes a signing; the answer may not confirm it unless a passage does).
+_OUTCOME = re.compile(
+    r"\b(signed|agreed|announced|pledged|concluded|decided|approved|finali[sz]ed|ratified|vowed|reached)\b",
+    re.IGNORECASE,
+)
 _CITED_BAR = 0.75
 _MARGIN = 0.1
 _PRUNE = 0.08  # of several cited passages, keep those within this much of the best-supporting one
@@ -101,6 +108,11 @@ def key_terms(sentence: str) -> list[str]:
             if part and part[0].isupper() and part not in _NOT_NAMES:
                 found.append(part)
     return found
+
+
+def outcome_terms(sentence: str) -> list[str]:
+    """Verbs that claim an outcome (signed, agreed, announced...): they need a passage that says so."""
+    return [m.group(1) for m in _OUTCOME.finditer(sentence)]
 
 
 def _term_in(term: str, text_lower: str, words: set[str]) -> bool:
@@ -186,6 +198,11 @@ class CitationChecker:
                 if holder is not None and support(holder) >= self.threshold * 0.6:
                     chosen.append(holder)
                     missing.remove(term)
+            missing += [
+                t
+                for t in outcome_terms(body)
+                if not any(_term_in(t, lowered[p], word_sets[p]) for p in chosen)
+            ]
             if chosen and not missing:
                 kept.append((s_idx, body, list(dict.fromkeys(chosen))))
             else:

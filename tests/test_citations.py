@@ -79,6 +79,19 @@ def test_invented_specifics_are_unsupported(checker: CitationChecker) -> None:
     assert result.text == "Abe safeguarded Japanese interests [1]."
 
 
+def test_an_outcome_no_passage_states_is_unsupported_even_when_the_question_presupposes_it(
+    checker: CitationChecker,
+) -> None:
+    question = "What agreement did the two sides sign?"
+    invented = "The two sides signed an agreement on joint military exercises and defense equipment [3]."
+    assert checker.check(invented, PASSAGES, question=question).text == ""
+    stated = "They expect to discuss joint military exercises and defense equipment cooperation [3]."
+    assert checker.check(stated, PASSAGES, question=question).citations[0].chunk_id == "c2"
+    settled = [passage(0, "The two sides signed an agreement on joint military exercises.")]
+    claim = "The two sides signed an agreement on joint military exercises [1]."
+    assert checker.check(claim, settled, question=question).text == claim
+
+
 def test_unrelated_answer_is_not_supported(checker: CitationChecker) -> None:
     result = checker.check("The capital of France is Paris [1].", PASSAGES)
     assert result.text == "" and result.citations == []
