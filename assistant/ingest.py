@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from assistant.chunking import split_document
 from assistant.embeddings import LocalEmbeddings
 from assistant.errors import LoaderError
@@ -20,10 +22,12 @@ from assistant.loaders import iter_corpus_files, load_document
 from assistant.store import ChunkStore
 from assistant.types import Chunk, DocumentInfo, FileOutcome, IngestReport
 
-ProgressCallback = Callable[[int, int, str], None]  # (files done, files in all, current source)
+# (files finished, files in all, what is going on: the file being read, or how far a batch's embedding is)
+ProgressCallback = Callable[[int, int, str], None]
 # Documents are written in batches of about this many chunks: one embedding pass and one upsert per batch
 # instead of per document (at 100k stored chunks each Chroma write costs ~0.1 s however small it is).
 BATCH_CHUNKS = 512
+EMBED_SLICE_BATCHES = 4  # a large batch reports progress after every 4 embedding batches (~6 s of work)
 
 
 @dataclass
@@ -100,17 +104,19 @@ class Ingestor:
             report.outcomes.extend(self._remove_stale(roots, files))
             batch, written = _Batch(), {}
             prepared: list[FileOutcome | _Pending] = []  # in file order, as the report lists them
-            for done, path in enumerate(files):
+            for read, path in enumerate(files):
                 source = self.source_for(path)
-                if progress:
-                    progress(done, len(files), source)
+                if progress:  # files finished: read, and written unless still waiting in the batch
+                    progress(read - len(batch.documents), len(files), source)
                 prepared.append(self._prepare_file(path, source))
                 if isinstance(prepared[-1], _Pending):
                     batch.add(prepared[-1])
                     if batch.chunk_count >= self.batch_chunks:
-                        written.update(self._write(batch))
+                        finished = read + 1 - len(batch.documents)
+                        written.update(self._write(batch, _step(progress, finished, len(files))))
                         batch = _Batch()
-            written.update(self._write(batch))
+            finished = len(files) - len(batch.documents)
+            written.update(self._write(batch, _step(progress, finished, len(files))))
             report.outcomes.extend(
                 written[item.info.source] if isinstance(item, _Pending) else item for item in prepared
             )
@@ -145,7 +151,7 @@ class Ingestor:
         )
         return _Pending(info, chunks, replaces=known is not None)
 
-    def _write(self, batch: _Batch) -> dict[str, FileOutcome]:
+    def _write(self, batch: _Batch, step: Callable[[str], None] | None = None) -> dict[str, FileOutcome]:
         """Index a batch of documents: records ``pending``, then all their chunks in one embedding pass and
         one upsert, then records ``ready`` (a crash in between leaves them pending, so they are redone)."""
         if not batch.documents:
@@ -153,7 +159,7 @@ class Ingestor:
         infos = [doc.info for doc in batch.documents]
         self.store.put_documents(infos, state="pending")
         chunks = [chunk for doc in batch.documents for chunk in doc.chunks]
-        self.store.upsert(chunks, self.embeddings.encode([c.text for c in chunks]))
+        self.store.upsert(chunks, self._embed([c.text for c in chunks], batch, step))
         for doc in batch.documents:
             if doc.replaces:  # without a record there are no chunks: the record is written before them, and
                 # a removal deletes the chunks before the record; a filtered delete costs ~60 ms at 100k
@@ -165,6 +171,21 @@ class Ingestor:
             )
             for doc in batch.documents
         }
+
+    def _embed(self, texts: list[str], batch: _Batch, step: Callable[[str], None] | None) -> np.ndarray:
+        """Embed a batch's chunks; with ``step``, in slices that report how far it is (a long document
+        takes minutes, and a bar that stands still looks hung)."""
+        size = self.embeddings.batch_size * EMBED_SLICE_BATCHES
+        if step is None or len(texts) <= size:
+            return self.embeddings.encode(texts)
+        names = (
+            batch.documents[0].info.source if len(batch.documents) == 1 else f"{len(batch.documents)} files"
+        )
+        parts = []
+        for at in range(0, len(texts), size):
+            parts.append(self.embeddings.encode(texts[at : at + size]))
+            step(f"{names}: {min(at + size, len(texts)):,}/{len(texts):,} chunks embedded")
+        return np.concatenate(parts)
 
     def _remove_stale(self, roots: Sequence[Path], files: Sequence[Path]) -> list[FileOutcome]:
         """Remove indexed documents whose file, under one of the scanned folders, is gone."""
@@ -190,3 +211,10 @@ class Ingestor:
             removed = self.store.remove_document(source)
             self.generation += 1
         return removed
+
+
+def _step(progress: ProgressCallback | None, done: int, total: int) -> Callable[[str], None] | None:
+    """``progress`` with the file count fixed, for the steps inside one batch write."""
+    if progress is None:
+        return None
+    return lambda what: progress(done, total, what)

@@ -215,3 +215,25 @@ def test_documents_are_written_in_batches_with_the_same_result(
     assert chunk_ids(batched) == chunk_ids(one_by_one)
     same = lambda a: [(d.source, d.title, d.chunks, d.content_hash, d.size) for d in a.documents()]  # noqa: E731
     assert same(batched) == same(one_by_one)
+
+
+def test_a_long_document_reports_how_far_its_embedding_is(
+    make_assistant: AssistantFactory, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = lambda f, p: f"Section {p} of the briefing book covers the harbour dredging schedule."  # noqa: E731
+    write_generated_files(settings.corpus_dir, "book", files=1, paragraphs=20, line=line)
+    assistant = make_assistant()
+    monkeypatch.setattr(assistant.ingestor.embeddings, "batch_size", 2)  # slices of 4 batches = 8 chunks
+    steps: list[tuple[int, int, str]] = []
+    report = assistant.ingest(progress=lambda done, total, what: steps.append((done, total, what)))
+    chunks = report.chunks_written
+    assert chunks >= 17  # three slices at least
+    embedding = [s for s in steps if "embedded" in s[2]]
+    expected = [f"book-000.md: {n}/{chunks} chunks embedded" for n in [*range(8, chunks, 8), chunks]]
+    assert [what for _, _, what in embedding] == expected
+    assert {done for done, _, _ in embedding} == {0}  # the file is not finished while it is embedded
+    assert steps[0] == (0, 1, "book-000.md") and steps[-1] == (1, 1, "")
+
+    whole = make_assistant(data_dir=tmp_path / "whole")  # no progress callback: one embedding pass
+    assert whole.ingest().chunks_written == chunks
+    assert chunk_ids(whole) == chunk_ids(assistant)
