@@ -220,10 +220,24 @@ def test_documents_are_written_in_batches_with_the_same_result(
 def test_a_long_document_reports_how_far_its_embedding_is(
     make_assistant: AssistantFactory, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    line = lambda f, p: f"Section {p} of the briefing book covers the harbour dredging schedule."  # noqa: E731
+    def line(f: int, p: int) -> str:  # sections of different lengths, so the slices are sorted by length
+        return f"Section {p} of the briefing book covers the harbour dredging schedule." + " Tides." * (p % 7)
+
     write_generated_files(settings.corpus_dir, "book", files=1, paragraphs=20, line=line)
-    assistant = make_assistant()
+    assistant, whole = make_assistant(), make_assistant(data_dir=tmp_path / "whole")
     monkeypatch.setattr(assistant.ingestor.embeddings, "batch_size", 2)  # slices of 4 batches = 8 chunks
+    vectors: dict[str, dict[str, list[float]]] = {"sliced": {}, "whole": {}}
+    for name, which in (("sliced", assistant), ("whole", whole)):
+        upsert = which.store.upsert
+        seen = vectors[name]
+        monkeypatch.setattr(
+            which.store,
+            "upsert",
+            lambda chunks, vecs, upsert=upsert, seen=seen: (
+                seen.update((c.id, list(v)) for c, v in zip(chunks, vecs, strict=True))
+                or upsert(chunks, vecs)
+            ),
+        )
     steps: list[tuple[int, int, str]] = []
     report = assistant.ingest(progress=lambda done, total, what: steps.append((done, total, what)))
     chunks = report.chunks_written
@@ -234,6 +248,6 @@ def test_a_long_document_reports_how_far_its_embedding_is(
     assert {done for done, _, _ in embedding} == {0}  # the file is not finished while it is embedded
     assert steps[0] == (0, 1, "book-000.md") and steps[-1] == (1, 1, "")
 
-    whole = make_assistant(data_dir=tmp_path / "whole")  # no progress callback: one embedding pass
-    assert whole.ingest().chunks_written == chunks
+    assert whole.ingest().chunks_written == chunks  # no progress callback: one embedding pass
     assert chunk_ids(whole) == chunk_ids(assistant)
+    assert vectors["sliced"] == vectors["whole"]  # each chunk keeps its own vector, bit for bit
