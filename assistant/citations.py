@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.embeddings import LocalEmbeddings
+from assistant.glossary import Glossary
 from assistant.retrieval import terms
 from assistant.sentences import sentence_pieces
 from assistant.types import Citation, Passage
@@ -123,14 +124,23 @@ def _term_in(term: str, text_lower: str, words: set[str]) -> bool:
 
 
 class CitationChecker:
-    def __init__(self, embeddings: LocalEmbeddings, threshold: float, overlap: float = 0.5) -> None:
+    def __init__(
+        self,
+        embeddings: LocalEmbeddings,
+        threshold: float,
+        overlap: float = 0.5,
+        glossary: Glossary | None = None,
+    ) -> None:
         self.embeddings = embeddings
         self.threshold = threshold
         self.overlap = overlap
+        self.glossary = glossary or Glossary({})
 
     def check(self, draft: str, passages: list[Passage], question: str = "") -> CheckResult:
-        """Check ``draft`` against ``passages``. Names the question itself uses ('the PM') count as given;
-        numbers never do."""
+        """Check ``draft`` against ``passages``. A name the question itself uses counts as given when a
+        retrieved passage has it or, through the glossary, what it stands for ("Tokyo" -> Japan): the
+        answer may echo the question. A name no passage knows ("What does it say about China?") must be
+        in the cited passage like any other; numbers always must."""
         sentences = [s for s in split_sentences(draft) if strip_markers(s)]
         if not sentences or not passages:
             return CheckResult("", [], [strip_markers(s) for s in sentences], is_refusal(draft))
@@ -146,8 +156,8 @@ class CitationChecker:
         for p in range(len(passages)):
             similarity[:, p] = np.maximum(similarity[:, p], unit_sim[:, owners == p].max(axis=1))
         lowered = [p.text.lower() for p in passages]
-        asked = set(re.findall(r"\w+", question.lower()))
         word_sets = [set(re.findall(r"\w+", t)) for t in lowered]
+        asked = self._given_names(question, lowered, set().union(*word_sets))
         stem_sets = [set(terms(p.text)) for p in passages]
 
         kept: list[tuple[int, str, list[int]]] = []
@@ -209,6 +219,17 @@ class CitationChecker:
                 unsupported.append(body)
         text, citations = self._render(kept, passages, unit_sim, units)
         return CheckResult(text, citations, unsupported, is_refusal(draft), [(b, c) for _, b, c in kept])
+
+    def _given_names(self, question: str, lowered: list[str], words: set[str]) -> set[str]:
+        """The question's words that some passage has, itself or through a glossary alias."""
+        given = set()
+        for word in set(re.findall(r"\w+", question.lower())):
+            aliases = [a.lower() for a in self.glossary.aliases(word)]
+            if any(_term_in(word, text, words) for text in lowered) or any(
+                a in text for a in aliases for text in lowered
+            ):
+                given.add(word)
+        return given
 
     @staticmethod
     def _render(

@@ -66,7 +66,7 @@ def build_assistant(
         return RagChain(
             retriever,
             model,
-            CitationChecker(embeddings, settings.support_threshold),
+            CitationChecker(embeddings, settings.support_threshold, glossary=glossary),
             answer_prompt,
             condense_prompt,
             ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),

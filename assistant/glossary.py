@@ -43,6 +43,17 @@ class Glossary:
             entries[str(term)] = [str(w) for w in words]
         return cls(entries)
 
+    def aliases(self, word: str) -> list[str]:
+        """What ``word`` may stand for, any case: an entry's words for its term ("Tokyo" -> Japan, Japanese),
+        and for one of those words, its term and the other words ("American" -> Washington, United States)."""
+        low = word.lower()
+        found: list[str] = []
+        for term, words in self.entries.items():
+            group = [term, *words]
+            if low in (w.lower() for w in group):
+                found += [w for w in group if w.lower() != low and w not in found]
+        return found
+
     def expand(self, query: str) -> str:
         """``query`` plus the glossary words for the terms it uses (each word once, none it already has)."""
         extra: list[str] = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.citations import CitationChecker, cited_numbers, is_refusal, key_terms, split_sentences
+from assistant.glossary import Glossary
 from assistant.types import Passage
 
 
@@ -90,6 +91,21 @@ def test_an_outcome_no_passage_states_is_unsupported_even_when_the_question_pres
     settled = [passage(0, "The two sides signed an agreement on joint military exercises.")]
     claim = "The two sides signed an agreement on joint military exercises [1]."
     assert checker.check(claim, settled, question=question).text == claim
+
+
+def test_a_question_name_counts_as_given_only_when_a_passage_knows_it(embeddings) -> None:
+    glossary = Glossary({"Washington": ["United States", "U.S.", "American"], "Tokyo": ["Japan", "Japanese"]})
+    checker = CitationChecker(embeddings, threshold=0.45, glossary=glossary)
+    invented = "China is mentioned as a partner in joint ventures in AI and semiconductors [2]."
+    assert checker.check(invented, PASSAGES, question="What does the article say about China?").text == ""
+    # metonyms through the glossary, both ways: Tokyo -> Japanese, American -> U.S.
+    echo = "Tokyo hopes to cultivate a similarly productive partnership [1]."
+    assert checker.check(echo, PASSAGES, question="What does Tokyo hope to build?").citations
+    echo = "The American side wants joint ventures in critical technologies such as AI [2]."
+    assert checker.check(echo, PASSAGES, question="What does the American side want?").citations
+    # a name the question shares with a passage other than the cited one stays given, as before
+    shared = "Ishiba wants joint military exercises [3]."
+    assert checker.check(shared, PASSAGES, question="Does Ishiba want joint military exercises?").citations
 
 
 def test_unrelated_answer_is_not_supported(checker: CitationChecker) -> None:

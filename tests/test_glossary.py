@@ -20,6 +20,13 @@ def test_words_already_in_the_query_are_not_repeated() -> None:
     assert glossary.expand("The U.S. view from Washington") == "The U.S. view from Washington (United States)"
 
 
+def test_aliases_go_both_ways_within_an_entry() -> None:
+    glossary = Glossary({"Washington": ["United States", "U.S.", "American"], "Tokyo": ["Japan"]})
+    assert glossary.aliases("tokyo") == ["Japan"]
+    assert glossary.aliases("American") == ["Washington", "United States", "U.S."]
+    assert glossary.aliases("Seoul") == []
+
+
 def test_missing_file_is_an_empty_glossary(tmp_path: Path) -> None:
     assert Glossary.load(tmp_path / "none.yaml").expand("Tokyo") == "Tokyo"
 
