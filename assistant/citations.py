@@ -15,6 +15,7 @@ import numpy as np
 
 from assistant.embeddings import LocalEmbeddings
 from assistant.glossary import Glossary
+from assistant.prompts import PromptFile
 from assistant.retrieval import terms
 from assistant.sentences import sentence_pieces
 from assistant.types import Citation, Passage
@@ -130,11 +131,13 @@ class CitationChecker:
         threshold: float,
         overlap: float = 0.5,
         glossary: Glossary | None = None,
+        example_terms: frozenset[str] = frozenset(),
     ) -> None:
         self.embeddings = embeddings
         self.threshold = threshold
         self.overlap = overlap
         self.glossary = glossary or Glossary({})
+        self.example_terms = example_terms  # words of the prompt's worked examples (see example_terms())
 
     def check(self, draft: str, passages: list[Passage], question: str = "") -> CheckResult:
         """Check ``draft`` against ``passages``. A name the question itself uses counts as given when a
@@ -159,6 +162,7 @@ class CitationChecker:
         word_sets = [set(re.findall(r"\w+", t)) for t in lowered]
         asked = self._given_names(question, lowered, set().union(*word_sets))
         stem_sets = [set(terms(p.text)) for p in passages]
+        passage_stems, question_stems = set().union(*stem_sets), set(terms(question))
 
         kept: list[tuple[int, str, list[int]]] = []
         unsupported: list[str] = []
@@ -213,6 +217,8 @@ class CitationChecker:
                 for t in outcome_terms(body)
                 if not any(_term_in(t, lowered[p], word_sets[p]) for p in chosen)
             ]
+            if stems & self.example_terms - question_stems - passage_stems:
+                chosen = []  # it repeats the prompt's worked example, not the passages
             if chosen and not missing:
                 kept.append((s_idx, body, list(dict.fromkeys(chosen))))
             else:
@@ -264,6 +270,17 @@ class CitationChecker:
             for p, n in sorted(numbering.items(), key=lambda item: item[1])
         ]
         return " ".join(parts), citations
+
+
+def example_terms(prompt: PromptFile) -> frozenset[str]:
+    """The word stems of a prompt's worked examples that its rules and template don't use.
+
+    A small model sometimes answers from an example instead of the passages ("The U.S. wants Japan to buy
+    more U.S. manufactured batteries" after an example about a battery factory). A sentence with such a
+    word that neither the passages nor the question has is unsupported, whatever its similarity.
+    """
+    shown = {stem for user, reply in prompt.examples for stem in terms(f"{user} {reply}")}
+    return frozenset(shown - set(terms(f"{prompt.system} {prompt.user}")))
 
 
 def _with_marker(body: str, markers: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from langchain_core.language_models import BaseChatModel
 
 from assistant.chunking import CHUNKER_VERSION
-from assistant.citations import CitationChecker
+from assistant.citations import CitationChecker, example_terms
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings, force_offline
 from assistant.glossary import Glossary
@@ -66,7 +66,12 @@ def build_assistant(
         return RagChain(
             retriever,
             model,
-            CitationChecker(embeddings, settings.support_threshold, glossary=glossary),
+            CitationChecker(
+                embeddings,
+                settings.support_threshold,
+                glossary=glossary,
+                example_terms=example_terms(answer_prompt),
+            ),
             answer_prompt,
             condense_prompt,
             ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),

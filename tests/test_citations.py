@@ -2,9 +2,18 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import CitationChecker, cited_numbers, is_refusal, key_terms, split_sentences
+from assistant.citations import (
+    CitationChecker,
+    cited_numbers,
+    example_terms,
+    is_refusal,
+    key_terms,
+    split_sentences,
+)
 from assistant.glossary import Glossary
+from assistant.prompts import load_prompt
 from assistant.types import Passage
+from tests.conftest import ROOT
 
 
 def passage(i: int, text: str) -> Passage:
@@ -106,6 +115,27 @@ def test_a_question_name_counts_as_given_only_when_a_passage_knows_it(embeddings
     # a name the question shares with a passage other than the cited one stays given, as before
     shared = "Ishiba wants joint military exercises [3]."
     assert checker.check(shared, PASSAGES, question="Does Ishiba want joint military exercises?").citations
+
+
+def test_a_sentence_repeating_the_prompt_example_is_unsupported(embeddings) -> None:
+    prompt = load_prompt(ROOT / "prompts", "answer")
+    shown = example_terms(prompt)
+    assert {"batter", "factory"} <= shown and "passag" not in shown  # the rules' own words are not examples
+    checker = CitationChecker(embeddings, threshold=0.45, example_terms=shown)
+    investment = [
+        passage(
+            0,
+            "Senior administration officials hinted at seeking commitments from Japan, particularly in terms "
+            "of investments in U.S. manufacturing.",
+        )
+    ]
+    question = "What does the U.S. want Japan to buy more of?"
+    leaked = "The U.S. wants Japan to buy more of U.S. manufactured batteries [1]."
+    assert checker.check(leaked, investment, question=question).text == ""
+    assert CitationChecker(embeddings, threshold=0.45).check(leaked, investment, question=question).text
+    # the same word is fine when the question or a passage has it
+    asked = "The officials want investments in U.S. manufacturing of batteries [1]."
+    assert checker.check(asked, investment, question="Do they want batteries?").citations
 
 
 def test_unrelated_answer_is_not_supported(checker: CitationChecker) -> None:
