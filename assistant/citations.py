@@ -35,7 +35,8 @@ _NOT_NAMES = frozenset(
 # and numbers, such a verb must appear in a cited passage, even when the question uses it ("What did they
 # sign?" presupposes a signing; the answer may not confirm it unless a passage does).
 _OUTCOME = re.compile(
-    r"\b(signed|agreed|announced|pledged|concluded|decided|approved|finali[sz]ed|ratified|vowed|reached)\b",
+    r"\b(signed|agreed|announced|pledged|promised|vowed|concluded|decided|approved|finali[sz]ed|ratified|"
+    r"confirmed|accepted|rejected|reached)\b",
     re.IGNORECASE,
 )
 _CITED_BAR = 0.75

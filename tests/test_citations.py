@@ -97,6 +97,8 @@ def test_an_outcome_no_passage_states_is_unsupported_even_when_the_question_pres
     assert checker.check(invented, PASSAGES, question=question).text == ""
     stated = "They expect to discuss joint military exercises and defense equipment cooperation [3]."
     assert checker.check(stated, PASSAGES, question=question).citations[0].chunk_id == "c2"
+    promised = "Abe promised to safeguard Japanese interests [1]."  # the passage: he used his relationship
+    assert checker.check(promised, PASSAGES, question="What did Abe promise?").text == ""
     settled = [passage(0, "The two sides signed an agreement on joint military exercises.")]
     claim = "The two sides signed an agreement on joint military exercises [1]."
     assert checker.check(claim, settled, question=question).text == claim
