@@ -6,9 +6,10 @@ import re
 from itertools import pairwise
 
 # After . ! ? (and closing quotes/brackets) plus white space, or right after a CJK full stop; but not after
-# "U.S."-style initials or common titles, which end in a dot without ending the sentence.
+# "U.S."-style initials, a single capital initial ("U. S.", "John F. Kennedy") or common titles, which end in
+# a dot without ending the sentence.
 SENTENCE_END = re.compile(
-    r"(?<![A-Z]\.[A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St|No|vs)\.)(?<=[.!?])[\"')\]”’]*\s+|(?<=[。！？])"
+    r"(?<![A-Z]\.[A-Z]\.)(?<!\b[A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St|No|vs)\.)(?<=[.!?])[\"')\]”’]*\s+|(?<=[。！？])"
 )
 
 

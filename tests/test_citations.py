@@ -53,6 +53,15 @@ def test_markers_are_parsed_in_their_many_forms() -> None:
     assert cited_numbers("No markers.") == []
 
 
+def test_initials_do_not_end_a_sentence() -> None:
+    text = "Japan hopes the U. S. will keep its guarantees, as John F. Kennedy did. The U.S. agreed. Next."
+    assert split_sentences(text) == [
+        "Japan hopes the U. S. will keep its guarantees, as John F. Kennedy did.",
+        "The U.S. agreed.",
+        "Next.",
+    ]
+
+
 def test_markers_after_the_full_stop_stay_with_their_sentence() -> None:
     assert split_sentences("Abe did it. [1] Ishiba too. [2]") == ["Abe did it. [1]", "Ishiba too. [2]"]
 
