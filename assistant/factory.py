@@ -13,6 +13,7 @@ from assistant.embeddings import LocalEmbeddings, force_offline
 from assistant.glossary import Glossary
 from assistant.ingest import Ingestor
 from assistant.llm import AssemblyProgress, load_chat_model
+from assistant.overview import OverviewPassages
 from assistant.prompts import load_prompt
 from assistant.rag import ChainSettings, RagChain
 from assistant.rerank import SentenceReranker
@@ -76,6 +77,7 @@ def build_assistant(
             condense_prompt,
             ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),
             SentenceReranker(embeddings) if settings.rerank else None,
+            OverviewPassages(store, embeddings),
         )
 
     return Assistant(settings, embeddings, store, ingestor, retriever, make_chain)

@@ -17,6 +17,7 @@ from langchain_core.output_parsers import StrOutputParser
 from assistant.citations import CitationChecker, strip_markers
 from assistant.errors import QuestionError
 from assistant.guard import split_injections
+from assistant.overview import OverviewPassages, asks_for_overview
 from assistant.prompts import PromptFile
 from assistant.rerank import SentenceReranker
 from assistant.retrieval import Retriever
@@ -84,9 +85,11 @@ class RagChain:
         condense_prompt: PromptFile,
         settings: ChainSettings,
         reranker: SentenceReranker | None = None,
+        overview: OverviewPassages | None = None,
     ) -> None:
         self.retriever = retriever
         self.reranker = reranker
+        self.overview = overview
         self.model = model
         self.checker = checker
         self.answer_prompt = answer_prompt
@@ -133,6 +136,13 @@ class RagChain:
         answer = Answer(question=question, standalone_question=standalone, text="", passages=passages)
         answer.unsupported = injected  # instructions removed from the question are reported, never obeyed
         best = max((p.score for p in passages), default=0.0)
+        if best < self.settings.min_relevance and self.overview and asks_for_overview(standalone):
+            # "Summarise the article": no passage is about that, so answer from a document's opening
+            opening = self.overview.opening(standalone, self.settings.top_k)
+            if opening:
+                passages = answer.passages = opening
+                best = self.settings.min_relevance
+            timings["retrieve_s"] = time.perf_counter() - mark
         if best < self.settings.min_relevance:
             yield self._refuse(
                 answer,

@@ -1,0 +1,73 @@
+"""Overview requests: "Summarise the article", "What is this document about?".
+
+Such a question names no topic, so no passage is similar to it and the relevance gate would answer "the
+documents don't say". When the gate would refuse a question that asks for an overview, the chain answers it
+from the opening passages of one document instead: the one the question names (a word of its title or file
+name), else the one added last (staff upload a file and ask what it says).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.chunking import chunk_id
+from assistant.embeddings import LocalEmbeddings
+from assistant.retrieval import terms
+from assistant.store import ChunkStore, to_passage
+from assistant.types import DocumentInfo, Passage
+
+_OVERVIEW = re.compile(
+    r"\b(summar(y|ies|i[sz]e|i[sz]ing)|overview|gist|tl;?dr|main (points|ideas)|key (points|takeaways)|"
+    r"what (is|'s) (this|the|that) (article|document|text|file|report|piece|story) about|"
+    r"what does (this|the|that) (article|document|text|file|report|piece|story) (say|cover))\b",
+    re.IGNORECASE,
+)
+# words that name the kind of request, not a document
+_GENERIC = frozenset(
+    terms(
+        "summarise summarize summary overview gist main key points ideas takeaways article document text "
+        "file report piece story sentence sentences paragraph short brief briefly give me please about say "
+        "cover what this that the two three one few"
+    )
+)
+
+
+def asks_for_overview(question: str) -> bool:
+    return bool(_OVERVIEW.search(question))
+
+
+class OverviewPassages:
+    def __init__(self, store: ChunkStore, embeddings: LocalEmbeddings) -> None:
+        self.store = store
+        self.embeddings = embeddings
+
+    def choose(self, question: str, documents: Sequence[DocumentInfo]) -> DocumentInfo | None:
+        """The document the question names (most shared title or file-name words), else the newest."""
+        if not documents:
+            return None
+        asked = set(terms(question)) - _GENERIC
+
+        def named(info: DocumentInfo) -> int:
+            return len(asked & set(terms(f"{info.title} {re.sub(r'[._/-]+', ' ', info.source)}")))
+
+        return max(documents, key=lambda info: (named(info), info.added_at, info.source))
+
+    def opening(self, question: str, k: int) -> list[Passage]:
+        """The first ``k`` passages of the chosen document, in order, scored by similarity to ``question``."""
+        info = self.choose(question, self.store.list_documents())
+        if info is None:
+            return []
+        ids = [chunk_id(info.source, info.content_hash, i) for i in range(min(k, info.chunks))]
+        found = {cid: (text, meta, vec) for cid, text, meta, vec in self.store.fetch(ids, embeddings=True)}
+        if not found:
+            return []
+        query = self.embeddings.encode([question])[0]
+        return [
+            to_passage(cid, text, meta, float(np.dot(np.asarray(vec, dtype=np.float32), query)))
+            for cid in ids
+            if cid in found
+            for text, meta, vec in [found[cid]]
+        ]
