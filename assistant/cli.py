@@ -137,7 +137,8 @@ def _print_answer(answer: Answer, streamed: str) -> None:
         click.echo(answer.text)
     if answer.unsupported:
         click.secho(f"Removed as unsupported: {' | '.join(answer.unsupported)}", fg="yellow")
-    click.echo("\nSources:")
+    if answer.citations:
+        click.echo("\nSources:")
     for c in answer.citations:
         click.echo(f"  [{c.number}] {c.title} ({c.source}, characters {c.start}-{c.end})")
         click.echo(f"      \u201c{c.quote}\u201d")

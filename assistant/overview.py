@@ -1,4 +1,4 @@
-"""Overview requests: "Summarise the article", "What is this document about?".
+"""Questions about the documents as a whole: "Summarise the article", "Which documents do you have?".
 
 Such a question names no topic, so no passage is similar to it and the relevance gate would answer "the
 documents don't say". When the gate would refuse a question that asks for an overview, the chain answers it
@@ -35,8 +35,34 @@ _GENERIC = frozenset(
 )
 
 
+_CATALOGUE = re.compile(
+    r"\b(which|what) (documents|docs|files|sources|articles)\b[^?]{0,40}\b(have|got|know|use|indexed|"
+    r"loaded|available|there)\b|\b(list|show) (me )?(the |your |all )?(documents|docs|files|sources)\b",
+    re.IGNORECASE,
+)
+
+
+_TOPICAL = re.compile(r"\b(about|on|regarding|concerning|mention\w*|cover\w*|say)\b", re.IGNORECASE)
+
+
 def asks_for_overview(question: str) -> bool:
     return bool(_OVERVIEW.search(question))
+
+
+def asks_for_catalogue(question: str) -> bool:
+    """'Which documents do you have?': answered with the list of indexed documents, not from passages."""
+    return bool(_CATALOGUE.search(question)) and not _TOPICAL.search(question)
+
+
+def catalogue_text(documents: Sequence[DocumentInfo]) -> str:
+    if not documents:
+        return "No documents are indexed yet: add files to the corpus folder or upload them."
+    lines = [
+        f"- “{info.title}” ({info.source}, {info.chunks} passage{'s' if info.chunks != 1 else ''})"
+        for info in sorted(documents, key=lambda info: info.added_at, reverse=True)
+    ]
+    count = f"{len(documents)} document{'s' if len(documents) != 1 else ''}"
+    return f"I answer from {count}, newest first:\n" + "\n".join(lines)
 
 
 class OverviewPassages:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.overview import OverviewPassages, asks_for_overview
+from assistant.overview import OverviewPassages, asks_for_catalogue, asks_for_overview
 from assistant.rag import REFUSAL_TEXT
 from assistant.types import DocumentInfo
 from tests.conftest import AssistantFactory
@@ -80,3 +80,31 @@ def test_an_off_topic_question_is_still_refused_without_the_model(
 def test_a_summary_request_with_no_documents_is_refused(make_assistant: AssistantFactory) -> None:
     answer = make_assistant().ask("Summarise the article.")
     assert answer.refused
+
+
+@pytest.mark.parametrize(
+    "question", ["Which documents do you have?", "What files are indexed?", "list your sources"]
+)
+def test_questions_about_the_corpus_are_recognised(question: str) -> None:
+    assert asks_for_catalogue(question)
+
+
+@pytest.mark.parametrize("question", ["What files are there about tariffs?", "Which documents mention Abe?"])
+def test_questions_about_a_topic_are_not_about_the_corpus(question: str) -> None:
+    assert not asks_for_catalogue(question)
+
+
+def test_which_documents_lists_them_without_the_model(
+    make_assistant: AssistantFactory, seed_corpus: Path
+) -> None:
+    assistant = make_assistant()
+    assert "No documents are indexed yet" in assistant.ask("Which documents do you have?").text
+    assistant.ingest()
+    answer = assistant.ask("Which documents do you have?")
+    assert not answer.refused and answer.citations == []
+    assert answer.text.startswith("I answer from 1 document, newest first:")
+    assert (
+        "“Trump and Ishiba meet: alliance, investment and security on the agenda” (meeting-article.md, 11"
+        in (answer.text)
+    )
+    assert assistant.chain.model.i == 0  # type: ignore[attr-defined]
