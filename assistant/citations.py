@@ -39,6 +39,9 @@ _OUTCOME = re.compile(
     r"confirmed|accepted|rejected|reached)\b",
     re.IGNORECASE,
 )
+# Words of the prompt's worked examples that a sentence must carry (and the passages and question lack) to
+# count as copied from an example: one is not enough, the examples use everyday words too ("said").
+_LEAKED_WORDS = 2
 _CITED_BAR = 0.75
 _MARGIN = 0.1
 _PRUNE = 0.08  # of several cited passages, keep those within this much of the best-supporting one
@@ -218,7 +221,7 @@ class CitationChecker:
                 for t in outcome_terms(body)
                 if not any(_term_in(t, lowered[p], word_sets[p]) for p in chosen)
             ]
-            if stems & self.example_terms - question_stems - passage_stems:
+            if len(stems & self.example_terms - question_stems - passage_stems) >= _LEAKED_WORDS:
                 chosen = []  # it repeats the prompt's worked example, not the passages
             if chosen and not missing:
                 kept.append((s_idx, body, list(dict.fromkeys(chosen))))
@@ -276,9 +279,11 @@ class CitationChecker:
 def example_terms(prompt: PromptFile) -> frozenset[str]:
     """The word stems of a prompt's worked examples that its rules and template don't use.
 
-    A small model sometimes answers from an example instead of the passages ("The U.S. wants Japan to buy
-    more U.S. manufactured batteries" after an example about a battery factory). A sentence with such a
-    word that neither the passages nor the question has is unsupported, whatever its similarity.
+    A small model sometimes answers from an example instead of the passages ("The company opened a factory
+    in Ohio that builds batteries"). A sentence with two such words that neither the passages nor the
+    question has is unsupported, whatever its similarity. One word is not evidence: "The note said…"
+    shares "said" with an example, and "…buy more U.S. manufactured batteries" (after an example about a
+    battery factory) cannot be told from an answer that merely uses an everyday word the passages lack.
     """
     shown = {stem for user, reply in prompt.examples for stem in terms(f"{user} {reply}")}
     return frozenset(shown - set(terms(f"{prompt.system} {prompt.user}")))

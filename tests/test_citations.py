@@ -141,12 +141,15 @@ def test_a_sentence_repeating_the_prompt_example_is_unsupported(embeddings) -> N
         )
     ]
     question = "What does the U.S. want Japan to buy more of?"
-    leaked = "The U.S. wants Japan to buy more of U.S. manufactured batteries [1]."
+    leaked = "The U.S. wants Japan to buy more electric cars and batteries for its manufacturing [1]."
     assert checker.check(leaked, investment, question=question).text == ""
     assert CitationChecker(embeddings, threshold=0.45).check(leaked, investment, question=question).text
-    # the same word is fine when the question or a passage has it
-    asked = "The officials want investments in U.S. manufacturing of batteries [1]."
-    assert checker.check(asked, investment, question="Do they want batteries?").citations
+    # the same words are fine when the question or a passage has them; one everyday word is no evidence
+    asked = "The officials want investments in U.S. manufacturing of electric batteries [1]."
+    assert checker.check(asked, investment, question="Do they want electric batteries?").citations
+    note = [passage(0, "A visitor's note says the leaders discussed a joint lunar exploration programme.")]
+    said = "The visitor's note said the leaders discussed a joint lunar exploration programme [1]."
+    assert checker.check(said, note, question="What did the note say the leaders discussed?").citations
 
 
 def test_unrelated_answer_is_not_supported(checker: CitationChecker) -> None:
