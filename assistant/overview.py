@@ -81,6 +81,10 @@ class OverviewPassages:
 
         return max(documents, key=lambda info: (named(info), info.added_at, info.source))
 
+    def catalogue(self) -> str:
+        """The answer to 'Which documents do you have?'."""
+        return catalogue_text(self.store.list_documents())
+
     def opening(self, question: str, k: int) -> list[Passage]:
         """The first ``k`` passages of the chosen document, in order, scored by similarity to ``question``."""
         info = self.choose(question, self.store.list_documents())

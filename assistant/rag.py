@@ -17,7 +17,7 @@ from langchain_core.output_parsers import StrOutputParser
 from assistant.citations import CitationChecker, strip_markers
 from assistant.errors import QuestionError
 from assistant.guard import split_injections
-from assistant.overview import OverviewPassages, asks_for_catalogue, asks_for_overview, catalogue_text
+from assistant.overview import OverviewPassages, asks_for_catalogue, asks_for_overview
 from assistant.prompts import PromptFile
 from assistant.rerank import SentenceReranker
 from assistant.retrieval import Retriever
@@ -131,7 +131,7 @@ class RagChain:
         standalone = self.condense(asked, history)
         timings["condense_s"] = time.perf_counter() - started
         if self.overview and asks_for_catalogue(standalone):
-            text = catalogue_text(self.overview.store.list_documents())
+            text = self.overview.catalogue()
             answer = Answer(question=question, standalone_question=standalone, text=text)
             answer.timings = {**timings, "total_s": time.perf_counter() - started}
             yield Token(text)
