@@ -40,13 +40,21 @@ def force_offline() -> None:
 
 
 class LocalEmbeddings(Embeddings):
-    """A LangChain ``Embeddings`` over a local sentence-transformers folder; vectors are L2-normalised."""
+    """A LangChain ``Embeddings`` over a local sentence-transformers folder; vectors are L2-normalised.
+
+    One model serves the ingest and every question, from several threads. Its fast tokenizer is not safe
+    for that: each call writes its padding and truncation settings into the shared Rust tokenizer, then
+    tokenizes, so a token count (padding off) beside a batch encode (padding on) can leave the batch
+    unpadded ("Unable to create tensor"). Tokenizing is therefore done under a lock; the forward pass,
+    where the time goes, runs outside it (torch inference on shared weights is safe to run in parallel).
+    """
 
     def __init__(self, model_path: Path | None = None, batch_size: int = 32) -> None:
         self.model_path = model_path or packaged_model_path()
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -73,9 +81,17 @@ class LocalEmbeddings(Embeddings):
         transformers_logging.set_verbosity_error()  # counting tokens of long texts is expected
 
         try:
-            return SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
         except Exception as err:  # the library raises many types; one clear message
             raise ModelError(f"Cannot load the embedding model from {self.model_path}: {err}") from err
+        preprocess = model.preprocess  # encode() tokenizes each batch through this method
+
+        def tokenize_alone(*args: Any, **kwargs: Any) -> Any:
+            with self._tokenizer_lock:
+                return preprocess(*args, **kwargs)
+
+        model.preprocess = tokenize_alone  # type: ignore[method-assign]
+        return model
 
     @property
     def dimensions(self) -> int:
@@ -91,7 +107,8 @@ class LocalEmbeddings(Embeddings):
     def count_tokens(self, text: str) -> int:
         """Model tokens in ``text``, special tokens included (what the 256-token window counts)."""
         tokenizer: Any = self.model.tokenizer
-        return len(tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        with self._tokenizer_lock:
+            return len(tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         return self.model.encode(
