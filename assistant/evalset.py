@@ -26,6 +26,7 @@ _FIELDS = frozenset(
         "reference",
         "key_facts",
         "reference_contexts",
+        "tags",
     }
 )
 
@@ -50,6 +51,7 @@ class EvalCase:
     reference: str = ""
     key_facts: tuple[tuple[str, ...], ...] = ()  # each group: any one alternative must appear
     reference_contexts: tuple[GoldContext, ...] = ()
+    tags: tuple[str, ...] = ()  # failure classes the case probes (typed-country, false-premise...)
 
     @property
     def turns(self) -> tuple[str, ...]:
@@ -128,6 +130,13 @@ def _contexts(where: _Where, value: Any) -> tuple[GoldContext, ...]:
     return tuple(found)
 
 
+def _tags(where: _Where, entry: Mapping[str, Any]) -> tuple[str, ...]:
+    value = entry.get("tags", [])
+    if not isinstance(value, list):
+        raise where.fail("tags", f"must be a list of words, got {value!r}")
+    return tuple(_text(where, "tags", tag) for tag in value)
+
+
 def _case(where: _Where, entry: Any, seen: set[str]) -> EvalCase:
     if not isinstance(entry, Mapping):
         raise where.fail("id", f"each case must be a mapping of fields, got {type(entry).__name__}")
@@ -151,7 +160,7 @@ def _case(where: _Where, entry: Any, seen: set[str]) -> EvalCase:
     answerable = entry.get("answerable")
     if not isinstance(answerable, bool):
         raise where.fail("answerable", f"must be true or false, got {answerable!r}")
-    case = EvalCase(case_id, category, turns[-1], answerable, tuple(turns[:-1]))
+    case = EvalCase(case_id, category, turns[-1], answerable, tuple(turns[:-1]), tags=_tags(where, entry))
     if not answerable and not any(k in entry for k in ("reference", "key_facts", "reference_contexts")):
         return case
     return replace(
