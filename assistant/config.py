@@ -75,9 +75,6 @@ class Settings(BaseSettings):
         description="Cosine similarity the best passage must reach, else the assistant says the documents "
         "don't cover the question (no LLM call).",
     )
-    support_threshold: float = Field(
-        0.45, description="Embedding similarity a sentence needs to count as supported by a passage."
-    )
 
     # --- language model ----------------------------------------------------------------------------
     llm_backend: LLMBackend = Field(

@@ -12,6 +12,7 @@ import html
 import io
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -21,6 +22,7 @@ from assistant.errors import EvalSetError
 from assistant.evalset import GateResult
 from assistant.evaluation import LOWER_IS_BETTER, METRICS, CaseResult, EvalRun
 from assistant.service import Assistant
+from assistant.ui_trace import trace_html
 
 REPORT_FORMAT = "meeting-assistant-eval/1"
 _UNIT_SCALE = frozenset(m for m in METRICS if m != "errors" and not m.endswith("_s"))  # scores in [0, 1]
@@ -40,13 +42,40 @@ def case_record(result: CaseResult) -> dict[str, Any]:
     }
     answer = result.answer
     if answer is not None:
-        keep = ("text", "standalone_question", "refused", "refusal_reason", "draft", "unsupported", "timings")
+        keep = (
+            "text",
+            "standalone_question",
+            "refused",
+            "refusal_reason",
+            "draft",
+            "unsupported",
+            "timings",
+            "outcome",
+            "trace",
+        )
         record |= {("answer" if k == "text" else k): getattr(answer, k) for k in keep}
         record["citations"] = [
             {k: v for k, v in asdict(c).items() if k != "passage"} for c in answer.citations
         ]
         record["retrieved"] = [asdict(p) for p in answer.passages]
     return record
+
+
+def tag_scores(results: Sequence[CaseResult]) -> dict[str, dict[str, float | int | None]]:
+    """Per failure class (a case's tags): cases, passed, key facts (answerable cases), refusal accuracy."""
+    tags = sorted({t for r in results for t in r.case.tags})
+    table: dict[str, dict[str, float | int | None]] = {}
+    for tag in tags:
+        rows = [r for r in results if tag in r.case.tags]
+        facts = [r.scores["key_facts"] for r in rows if r.scores.get("key_facts") is not None]
+        refusals = [r.checks["refusal"] for r in rows if "refusal" in r.checks]
+        table[tag] = {
+            "cases": len(rows),
+            "passed": sum(r.passed for r in rows),
+            "key_facts": sum(facts) / len(facts) if facts else None,  # type: ignore[arg-type]
+            "refusal_accuracy": sum(refusals) / len(refusals) if refusals else None,
+        }
+    return table
 
 
 def report_data(
@@ -77,6 +106,7 @@ def report_data(
         },
         "summary": run.summary,
         "by_category": dict(by_category),
+        "by_tag": tag_scores(run.results),
         "gate": {
             "passed": all(g.passed for g in gate),
             "results": [asdict(g.threshold) | {"value": g.value, "passed": g.passed} for g in gate],
@@ -112,9 +142,7 @@ def load_report(path: Path) -> dict[str, Any]:
     return data
 
 
-_SETTINGS = (
-    "llm_backend top_k hybrid min_relevance support_threshold chunk_max_tokens n_ctx max_answer_tokens"
-)
+_SETTINGS = "llm_backend top_k hybrid min_relevance chunk_max_tokens n_ctx max_answer_tokens"
 
 
 def settings_snapshot(assistant: Assistant) -> dict[str, Any]:
@@ -205,6 +233,13 @@ def headline(data: dict[str, Any]) -> str:
     )
 
 
+def tag_rows(data: dict[str, Any]) -> list[list[str]]:
+    return [
+        [_e(tag), _e(v["cases"]), _e(v["passed"]), _fmt(v["key_facts"]), _fmt(v["refusal_accuracy"])]
+        for tag, v in data.get("by_tag", {}).items()
+    ]
+
+
 def format_summary(data: dict[str, Any]) -> str:
     """The summary table printed after a run: every metric, its threshold and pass/fail."""
     lines = [
@@ -214,6 +249,11 @@ def format_summary(data: dict[str, Any]) -> str:
     for metric, value, limit, passed in score_rows(data):
         verdict = "" if passed is None else ("PASS" if passed else "FAIL")
         lines.append(f"{metric:<22}{value:>8}  {limit:<12}{verdict}")
+    if data.get("by_tag"):
+        lines.append(f"{'tag':<22}{'cases':>6}{'passed':>8}{'key facts':>11}{'refusals':>10}")
+        for tag, v in data["by_tag"].items():
+            facts, refusals = _fmt(v["key_facts"]), _fmt(v["refusal_accuracy"])
+            lines.append(f"{tag:<22}{v['cases']:>6}{v['passed']:>8}{facts:>11}{refusals:>10}")
     lines.append(f"Gate: {'PASSED' if data['gate']['passed'] else 'FAILED'}")
     return "\n".join(lines)
 
@@ -315,6 +355,8 @@ def _case_row(c: dict[str, Any]) -> list[str]:
         answer += f'<div class="small">refused: {_e(c.get("refusal_reason"))}</div>'
     if c.get("unsupported"):
         answer += f'<div class="small">removed as unsupported: {_e(" | ".join(c["unsupported"]))}</div>'
+    if c.get("trace"):
+        answer += trace_html(c["trace"])  # "How this answer was made", as the chat shows it
     cited = "".join(
         f"<div>[{_e(x['number'])}] {_e(x['source'])} {_e(x['start'])}-{_e(x['end'])}"
         f"<blockquote>{_e(x['quote'])}</blockquote></div>"
@@ -349,6 +391,8 @@ def render_html(
     parts += [
         "<h2>By category</h2>",
         _table(["category", "cases", "passed every check"], by_category),
+        "<h2>By failure class (tags)</h2>",
+        _table(["tag", "cases", "passed every check", "key facts", "refusal accuracy"], tag_rows(data)),
         "<h2>Settings</h2>",
         _table(["setting", "value"], [[_e(k), _e(v)] for k, v in data["settings"].items()]),
         "<h2>Questions</h2>",

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant.answering import AnswerStep, TextAnalyser
 from assistant.chunking import CHUNKER_VERSION
-from assistant.citations import CitationChecker, example_terms
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings, force_offline
 from assistant.glossary import Glossary
@@ -64,15 +64,12 @@ def build_assistant(
             model = chat_model
         else:
             model = chat_model()
+        answering = AnswerStep(TextAnalyser(), embeddings, glossary)
+        answering.warm_up()  # loads spaCy with the language model, not on the first question
         return RagChain(
             retriever,
             model,
-            CitationChecker(
-                embeddings,
-                settings.support_threshold,
-                glossary=glossary,
-                example_terms=example_terms(answer_prompt),
-            ),
+            answering,
             answer_prompt,
             condense_prompt,
             ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),

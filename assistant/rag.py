@@ -1,7 +1,8 @@
-"""The retrieval chain: condense, retrieve, gate, generate (streamed), check citations.
+"""The retrieval chain: condense, retrieve, gate, choose evidence, generate (streamed), check, compose.
 
-LangChain runs the model steps (prompt | chat model | parser); the decisions that a small model gets wrong,
-whether the documents cover the question and which passage supports which sentence, are made in code.
+LangChain runs the model steps (prompt | chat model | parser); the decisions that a small model gets wrong
+are made in code (``assistant/answering/``): whether the documents cover the question, which sentences are
+the evidence (shown before the model starts), and which of the model's words the evidence carries.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from assistant.citations import CitationChecker, strip_markers
+from assistant.answering import AnswerStep, Trace
+from assistant.citations import strip_markers
 from assistant.errors import QuestionError
 from assistant.guard import split_injections
 from assistant.overview import OverviewPassages, asks_for_catalogue, asks_for_overview
 from assistant.prompts import PromptFile
 from assistant.rerank import SentenceReranker
 from assistant.retrieval import Retriever
-from assistant.types import Answer, Passage, Token
+from assistant.types import Answer, Evidence, Passage, Token
 
 Turn = dict[str, str]  # {"role": "user" | "assistant", "content": "..."}
 
@@ -80,7 +82,7 @@ class RagChain:
         self,
         retriever: Retriever,
         model: BaseChatModel,
-        checker: CitationChecker,
+        answering: AnswerStep,
         answer_prompt: PromptFile,
         condense_prompt: PromptFile,
         settings: ChainSettings,
@@ -91,7 +93,7 @@ class RagChain:
         self.reranker = reranker
         self.overview = overview
         self.model = model
-        self.checker = checker
+        self.answering = answering
         self.answer_prompt = answer_prompt
         self.settings = settings
         self.answer_chain = answer_prompt.template() | model | StrOutputParser()
@@ -117,8 +119,9 @@ class RagChain:
         query = self.retriever.glossary.expand(question)
         return self.reranker.rerank(query, found, self.settings.top_k)
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
-        """Yield answer text as it is generated, then the checked ``Answer``."""
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Evidence | Token | Answer]:
+        """Yield the evidence as soon as it is chosen, the model's text as it is generated, then the
+        composed ``Answer``."""
         started = time.perf_counter()
         question = _clean_question(question, self.settings.max_question_chars)
         timings: dict[str, float] = {}
@@ -143,12 +146,13 @@ class RagChain:
         answer = Answer(question=question, standalone_question=standalone, text="", passages=passages)
         answer.unsupported = injected  # instructions removed from the question are reported, never obeyed
         best = max((p.score for p in passages), default=0.0)
+        summary = False
         if best < self.settings.min_relevance and self.overview and asks_for_overview(standalone):
             # "Summarise the article": no passage is about that, so answer from a document's opening
             opening = self.overview.opening(standalone, self.settings.top_k)
             if opening:
                 passages = answer.passages = opening
-                best = self.settings.min_relevance
+                best, summary = self.settings.min_relevance, True
             timings["retrieve_s"] = time.perf_counter() - mark
         if best < self.settings.min_relevance:
             yield self._refuse(
@@ -160,9 +164,18 @@ class RagChain:
             )
             return
         mark = time.perf_counter()
+        plan = self.answering.plan(standalone, passages, keep_order=summary)
+        answer.passages = plan.passages
+        trace = Trace(standalone_question=standalone)
+        trace.record_evidence(plan.kind, plan.passages, plan.units)
+        timings["evidence_s"] = time.perf_counter() - mark
+        if plan.quotes:
+            timings["evidence_shown_s"] = time.perf_counter() - started
+            yield Evidence(plan.quote_text(), plan.quote_citations())
+        mark = time.perf_counter()
         draft = ""
         for piece in self.answer_chain.stream(
-            {"passages": format_passages(passages), "question": standalone}
+            {"passages": format_passages(plan.passages), "question": standalone}
         ):
             if not draft and piece:
                 timings["first_token_s"] = time.perf_counter() - started
@@ -173,27 +186,23 @@ class RagChain:
         mark = time.perf_counter()
         if _leaks(draft, self.answer_prompt.system):
             answer.text, answer.refused, answer.refusal_reason = LEAK_TEXT, True, "The draft quoted my rules."
+            answer.outcome, answer.trace = "leak", trace.to_dict()
             answer.timings = {**timings, "total_s": time.perf_counter() - started}
             yield answer
             return
-        checked = self.checker.check(draft, passages, question=standalone)
+        composed = self.answering.finish(plan, draft, standalone, trace)
         timings["check_s"] = time.perf_counter() - mark
-        answer.unsupported = checked.unsupported
-        if checked.model_refused:
-            reason = "The passages retrieved for this question do not contain the answer."
-        elif not checked.text:
-            reason = "Nothing in the draft answer was supported by the passages, so it was withheld."
-        else:
-            answer.text, answer.citations = checked.text, checked.citations
-            answer.timings = {**timings, "total_s": time.perf_counter() - started}
-            yield answer
-            return
-        yield self._refuse(answer, started, timings, reason)
+        answer.text, answer.citations = composed.text, composed.citations
+        answer.refused, answer.refusal_reason = composed.refused, composed.reason
+        answer.unsupported = [*answer.unsupported, *composed.removed]
+        answer.outcome, answer.trace = composed.outcome, trace.to_dict()
+        answer.timings = {**timings, "total_s": time.perf_counter() - started}
+        yield answer
 
     @staticmethod
     def _refuse(answer: Answer, started: float, timings: dict[str, float], reason: str) -> Answer:
         answer.text, answer.refused, answer.refusal_reason = REFUSAL_TEXT, True, reason
-        answer.citations = []
+        answer.citations, answer.outcome = [], "refused"
         answer.timings = {**timings, "total_s": time.perf_counter() - started}
         return answer
 

@@ -89,9 +89,19 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)
     draft: str = ""  # what the model wrote before the citation check
     timings: dict[str, float] = field(default_factory=dict)
+    outcome: str = ""  # answered | evidence | partial | refused | catalogue | leak (see answering/)
+    trace: dict[str, Any] = field(default_factory=dict)  # how the answer was made (answering/trace.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The evidence quotes, sent as soon as they are chosen, before the language model starts."""
+
+    text: str  # Markdown block quotes with their [n]
+    citations: list[Citation]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from assistant.answering import TextAnalyser
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings
 from assistant.factory import build_assistant
@@ -135,3 +136,11 @@ def write_generated_files(
 def chunk_ids(assistant: Assistant) -> list[str]:
     """The ids of every chunk in the assistant's store, sorted."""
     return sorted(assistant.store.chunk_ids())
+
+
+@pytest.fixture(scope="session")
+def analyser() -> TextAnalyser:
+    """The spaCy pipeline, loaded once per run."""
+    shared = TextAnalyser()
+    shared.nlp  # noqa: B018
+    return shared

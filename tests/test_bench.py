@@ -124,7 +124,8 @@ def test_answer_stage_sends_the_chains_messages_to_the_raw_call(workspace: Works
 
 
 def _factory_with(workspace: Workspace, model: LlamaCppChatModel) -> Any:
-    from assistant.citations import CitationChecker
+    from assistant.answering import AnswerStep, TextAnalyser
+    from assistant.glossary import Glossary
     from assistant.prompts import load_prompt
     from assistant.rag import ChainSettings, RagChain
 
@@ -135,7 +136,7 @@ def _factory_with(workspace: Workspace, model: LlamaCppChatModel) -> Any:
         return RagChain(
             workspace.assistant.retriever,
             model,
-            CitationChecker(workspace.embeddings, settings.support_threshold),
+            AnswerStep(TextAnalyser(), workspace.embeddings, Glossary({})),
             load_prompt(prompts, "answer"),
             load_prompt(prompts, "condense"),
             ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),

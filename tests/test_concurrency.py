@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from assistant.types import Answer, Token
+from assistant.types import Answer, Evidence, Token
 from tests.conftest import AssistantFactory, chunk_ids, write_generated_files
 
 QUESTIONS = [
@@ -20,7 +20,7 @@ QUESTIONS = [
     "Joint ventures in which critical technologies?",
     "Which critical technologies are mentioned for collaboration?",
 ]
-REPLY = "Joint ventures are planned in critical technologies such as AI and semiconductors [1]."
+REPLY = "Joint ventures are promoted in critical technologies such as AI and semiconductors [1]."
 NEW_FILES = 20
 PARAGRAPHS = 8
 
@@ -72,7 +72,8 @@ def test_sixteen_questions_during_an_ingest(
                 answer = assistant.ask(question)
             else:
                 events = list(assistant.stream(question))
-                assert all(isinstance(e, Token) for e in events[:-1])
+                assert isinstance(events[0], Evidence)  # the quotes come first, then the model's text
+                assert all(isinstance(e, Token) for e in events[1:-1])
                 answer = events[-1]
                 assert isinstance(answer, Answer)
             latency[n] = time.perf_counter() - begun

@@ -27,19 +27,19 @@ SESSIONS = 8
 # first question -> (answer the fake gives, the standalone question the fake makes of the follow-up)
 CASES: dict[str, tuple[str, str]] = {
     "Which technologies were named for joint ventures?": (
-        "The leaders named AI and semiconductors for joint ventures [1].",
-        "Which U.S. industry does Washington want Japanese capital to flow into?",
+        "Joint ventures are promoted in AI and semiconductors [1].",
+        "Where do U.S. officials want Japanese investments to go?",
     ),
     "Which former prime minister is mentioned?": (
         "Former Prime Minister Shinzo Abe is mentioned [1].",
         "What is the worry about tariffs?",
     ),
-    "Which U.S. industry does Washington want Japanese capital to flow into?": (
-        "U.S. officials want Japanese investments in U.S. manufacturing [1].",
+    "Where do U.S. officials want Japanese investments to go?": (
+        "Officials hinted at seeking investments in U.S. manufacturing [1].",
         "Which technologies were named for joint ventures?",
     ),
     "What is the worry about tariffs?": (
-        "Japan wants reassurance that the U.S. will refrain from imposing unfavorable tariffs [1].",
+        "There is a need to reassure that the U.S. will refrain from imposing unfavorable tariffs [1].",
         "Which former prime minister is mentioned?",
     ),
 }
@@ -128,7 +128,7 @@ def test_eight_sessions_at_once_each_get_their_own_answers(served_url: tuple[str
     for result in results:
         answer, standalone = CASES[result["question"]]
         first, second = result["first"], result["second"]
-        assert first["done"] and not first["refused"], first
+        assert first["done"] and not first["refused"] and first["outcome"] == "answered", first
         assert claim(first["text"]) == claim(answer), first
         # the follow-up was condensed from this session's own conversation, and answered
         assert second["standalone_question"] == standalone, second

@@ -256,10 +256,10 @@ GOOD_SCRIPT = [  # (text in the prompt, reply); the condense prompt ends "Follow
     ("Follow-up question:", "Which country besides Japan takes part in the trilateral meetings?"),
     (
         "Question: Which country besides Japan",
-        "South Korea is the other country in the trilateral talks [1].",
+        "South Korea is involved in the trilateral meetings [1].",
     ),
     ("Question: Are three-way", "Yes, trilateral meetings with Japan and South Korea are a focal point [1]."),
-    ("Question: Which critical technologies", "Joint ventures are planned in AI and semiconductors [1]."),
+    ("Question: Which critical technologies", "Joint ventures are promoted in AI and semiconductors [1]."),
 ]
 SMALL_SET = """
 - id: ans-tech
@@ -324,8 +324,10 @@ def test_eval_below_the_gate_exits_1_and_compare_shows_the_regressions(
     result = eval_cli(ScriptedModel(script=[]), "--out", str(after), "--compare", str(before / "report.json"))
     assert result.exit_code == 1
     assert "Gate: FAILED" in result.stdout
-    assert "key_fact_accuracy: 1.000 -> 0.000" in result.stdout
-    assert "ans-tech: refusal, key_facts" in result.stdout
+    # a model that always declines: every case refused (the quoted evidence still holds some key facts)
+    assert "refusal_accuracy: 1.000 -> 0.333" in result.stdout
+    assert "key_fact_accuracy: 1.000 -> 0.500" in result.stdout
+    assert "ans-tech: refusal" in result.stdout
     assert "Compared with the previous report" in (after / "report.html").read_text(encoding="utf-8")
 
 

@@ -7,7 +7,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.errors import QuestionError
 from assistant.rag import LEAK_TEXT, REFUSAL_TEXT
-from assistant.types import Answer, Token
+from assistant.types import Answer, Evidence, Token
 from tests.conftest import AssistantFactory
 
 
@@ -21,17 +21,21 @@ def seeded_with(make_assistant: AssistantFactory, seed_corpus):
     return make
 
 
-def test_answer_streams_then_is_checked(seeded_with) -> None:
-    assistant = seeded_with("Joint ventures are planned in AI and semiconductors [2].")
+def test_evidence_comes_first_then_the_answer_streams_then_is_checked(seeded_with) -> None:
+    assistant = seeded_with("Joint ventures are promoted in AI and semiconductors [2].")
     events = list(assistant.stream("Which technologies were named for joint ventures?"))
-    tokens = [e for e in events if isinstance(e, Token)]
-    answer = events[-1]
+    evidence, tokens, answer = events[0], [e for e in events if isinstance(e, Token)], events[-1]
+    assert isinstance(evidence, Evidence) and events.index(tokens[0]) > 0  # quotes before the model speaks
+    assert evidence.text.startswith('> "') and "semiconductors" in evidence.citations[0].passage
     assert isinstance(answer, Answer) and len(tokens) > 3
     assert "".join(t.text for t in tokens) == answer.draft
-    assert not answer.refused
+    assert not answer.refused and answer.outcome == "answered"
     assert "semiconductors" in answer.citations[0].passage
-    assert answer.text.endswith("[1].")
-    assert {"retrieve_s", "first_token_s", "total_s"} <= answer.timings.keys()
+    # the model's sentence, cited to passage [1] (the best evidence goes first), then the quote it rests on
+    assert answer.text.startswith('Joint ventures are promoted in AI and semiconductors [1].\n\n> "')
+    assert answer.trace["answer_type"]["kind"] == "list" and answer.trace["sentences"][0]["shown"]
+    assert {"retrieve_s", "evidence_shown_s", "first_token_s", "total_s"} <= answer.timings.keys()
+    assert answer.timings["evidence_shown_s"] < answer.timings["first_token_s"]
 
 
 def test_off_topic_question_is_refused_without_the_model(seeded_with) -> None:
@@ -44,11 +48,13 @@ def test_off_topic_question_is_refused_without_the_model(seeded_with) -> None:
     assert model.i == 0  # the model was never called
 
 
-def test_model_saying_not_in_documents_is_a_refusal(seeded_with) -> None:
+def test_model_saying_not_in_documents_is_a_partial_refusal_with_what_the_documents_say(seeded_with) -> None:
     answer = seeded_with("NOT IN DOCUMENTS").ask(
         "On what date did the meeting between the leaders take place?"
     )
-    assert answer.refused and answer.citations == []
+    assert answer.refused and answer.outcome == "partial"
+    assert answer.text.startswith("The documents don't say when. What they do say:")
+    assert answer.citations and answer.citations[0].quote in answer.text
 
 
 def test_invented_fact_is_withheld(seeded_with) -> None:

@@ -26,7 +26,7 @@ from assistant.ui import build_ui
 
 ROOT = Path(__file__).resolve().parent.parent
 JOINT = "Which technologies were named for joint ventures?"
-GOOD = "The leaders named AI and semiconductors for joint ventures [1]."
+GOOD = "Joint ventures are promoted in AI and semiconductors [1]."
 
 
 def free_port() -> int:
@@ -81,11 +81,12 @@ def test_chat_endpoint_answers_with_citations_and_keeps_the_session(start_server
     server = start_server(responses=[GOOD] * 8)
     client = server.client()
     first = client.predict(message=JOINT, api_name="/chat")
-    assert first["done"] and first["text"] == GOOD and not first["refused"]
+    assert first["done"] and first["text"].startswith(GOOD + "\n\n> ") and not first["refused"]
     assert first["citations"][0]["source"] == "meeting-article.md"
     assert "semiconductors" in first["citations"][0]["quote"]
     second = client.predict(message="And which of them first?", api_name="/chat")
-    assert [m["content"] for m in second["history"][:2]] == [JOINT, GOOD] and len(second["history"]) == 4
+    assert [m["content"] for m in second["history"][:2]] == [JOINT, first["text"]]
+    assert len(second["history"]) == 4
     other = server.client()  # another client is another conversation
     assert len(other.predict(message=JOINT, api_name="/chat")["history"]) == 2
     given = other.predict(message="And AI?", history=[], api_name="/chat")  # explicit (empty) history

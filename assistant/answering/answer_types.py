@@ -1,0 +1,123 @@
+"""What kind of answer a question asks for, decided in code from its wh-word and the noun it asks about.
+
+A typed question ("Which country...", "When...", "How much...") is only answered by evidence that holds a
+filler of that type the question does not already name: "Which country besides the U.S. and Japan?" needs a
+third country, not one of the two. Strict types are those where a missing filler means the documents do not
+say ("When was it?" with no date anywhere); for the loose ones ("Who...?", "Where does energy come in?") the
+answer often is a common noun ("senior officials"), so the filler is preferred, not required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    kind: str  # person, country, organisation, date, place, amount, quote, reason, yesno, list, open
+    labels: frozenset[str] = frozenset()  # spaCy entity labels that fill it; empty: any answer will do
+    strict: bool = False  # no filler in the documents means they don't say
+    missing: str = "that"  # how a partial refusal names what the documents lack: "when", "how much"...
+
+    @property
+    def locative(self) -> bool:
+        """A place answer is where something is: a LOC or FAC, or a GPE after "in", "at", "near"..."""
+        return self.kind == "place"
+
+    @property
+    def typed(self) -> bool:
+        return bool(self.labels)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "labels": sorted(self.labels), "strict": self.strict}
+
+
+PERSON = AnswerType("person", frozenset({"PERSON", "ORG", "NORP"}), False, "who")
+NAMED = AnswerType("name", frozenset({"PERSON", "ORG"}), True, "their names")  # "Give me the names of..."
+COUNTRY = AnswerType("country", frozenset({"GPE", "NORP"}), True, "which country")
+# spaCy tags people ("Trump") and compounds ("U.S.-Japan") as ORG at times: an organisation is preferred,
+# never required.
+ORGANISATION = AnswerType("organisation", frozenset({"ORG"}), False, "which organisation")
+DATE = AnswerType("date", frozenset({"DATE", "TIME"}), True, "when")
+PLACE = AnswerType("place", frozenset({"GPE", "LOC", "FAC"}), True, "where")
+WHERE = AnswerType("place", frozenset({"GPE", "LOC", "FAC"}), False, "where")  # often figurative
+AMOUNT = AnswerType("amount", frozenset({"MONEY", "CARDINAL", "QUANTITY", "PERCENT"}), True, "how much")
+QUOTE = AnswerType("quote")
+REASON = AnswerType("reason", missing="why")
+YESNO = AnswerType("yesno")
+LIST = AnswerType("list")
+OPEN = AnswerType("open")
+
+# The noun a "which/what ..." question asks about, by lemma.
+_HEAD_NOUNS: dict[AnswerType, frozenset[str]] = {
+    PERSON: frozenset(
+        "person people leader official minister president premier pm secretary man woman politician "
+        "predecessor diplomat spokesperson spokesman ambassador chancellor head negotiator".split()
+    ),
+    COUNTRY: frozenset("country nation ally".split()),
+    PLACE: frozenset("city venue place location town site capital".split()),
+    DATE: frozenset("date day year month time week deadline".split()),
+    AMOUNT: frozenset(
+        "amount figure number rate percentage percent share price cost sum total budget value".split()
+    ),
+    ORGANISATION: frozenset("company firm organisation organization party agency corporation".split()),
+}
+_VAGUE = frozenset("kind sort type form".split())  # "what kind of X" asks about X
+_SAYING = frozenset("say quote word remark tell state describe call".split())
+_AUXILIARIES = frozenset("is are was were do does did will would can could has have had should may".split())
+_MEASURES = frozenset("much many large big high long often".split())
+
+
+def _asked_noun(doc: Doc, wh: Token) -> Token | None:
+    """The noun after a wh-word ("which *country*", "what kind of *assurance*"), if any comes first."""
+    for token in doc[wh.i + 1 : wh.i + 6]:
+        if token.pos_ in ("VERB", "AUX"):
+            return None
+        if token.pos_ in ("NOUN", "PROPN") and token.lemma_.lower() not in _VAGUE:
+            while token.dep_ == "compound" and token.head.i > token.i:  # "administration officials"
+                token = token.head
+            return token
+    return None
+
+
+def answer_type(doc: Doc) -> AnswerType:
+    """The answer type of a parsed question."""
+    words = [t.lower_ for t in doc]
+    lemmas = {t.lemma_.lower() for t in doc}
+    for t in doc:
+        word = t.lower_
+        nxt = words[t.i + 1] if t.i + 1 < len(words) else ""
+        if word == "how" and nxt in _MEASURES:
+            return AMOUNT
+        if word == "when":
+            return DATE
+        if word == "where":
+            return WHERE
+        if word in ("who", "whom", "whose"):
+            return PERSON
+        if word in ("which", "what", "names") or (word == "name" and t.i == 0):
+            noun = _asked_noun(doc, t)
+            if noun is not None:
+                lemma = noun.lemma_.lower()
+                for kind, nouns in _HEAD_NOUNS.items():
+                    if lemma in nouns:
+                        return NAMED if kind is PERSON and word in ("name", "names") else kind
+                if word == "which" and noun.tag_ in ("NNS", "NNPS"):
+                    return LIST
+            if word in ("name", "names"):
+                return LIST
+            if word == "what" and lemmas & _SAYING:
+                return QUOTE
+    if words and words[0] == "why":
+        return REASON
+    if lemmas & {"quote"}:
+        return QUOTE
+    if "why" in words:
+        return REASON
+    if words and words[0] in _AUXILIARIES:
+        return YESNO
+    return OPEN

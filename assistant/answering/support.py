@@ -1,0 +1,113 @@
+"""The support principle: every content word and name of a shown sentence occurs in the passages it cites,
+or is given by the question.
+
+One rule in place of a rule per failure: a word the passages lack was invented, whatever kind of word it is
+(a number, a name, "signed", "batteries"). The question gives its common nouns and adjectives (its framing)
+and any word some retrieved passage uses too; its verbs, names and numbers that no passage has are not
+given, so a false premise ("Why did X cancel...?") cannot be echoed back as a fact. Words about the
+documents themselves ("the article mentions") claim nothing and are let through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from assistant.answering.language import TextAnalyser
+from assistant.answering.terms import TermMatcher, content_words, is_content, same_word, word_forms
+from assistant.citations import cited_numbers, split_sentences, strip_markers
+from assistant.types import Passage
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+
+@dataclass
+class SentenceCheck:
+    """One sentence of the model's draft and the verdict on it."""
+
+    text: str  # without its [n] markers
+    cited: list[int]  # passage indexes the model cited
+    passages: list[int] = field(default_factory=list)  # the passages that carry it (empty: unsupported)
+    missing: list[str] = field(default_factory=list)  # its words that no cited passage has
+    premise: list[str] = field(default_factory=list)  # of those, the question's own (its presupposition)
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.passages)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "cited": self.cited,
+            "passages": self.passages,
+            "missing": self.missing,
+            "premise": self.premise,
+        }
+
+
+_FRAMING = frozenset({"NOUN", "ADJ", "ADV"})
+# Verbs of wanting and trying frame a question without claiming that anything happened ("What does Tokyo
+# *want*?"); event verbs ("sign", "promise", "cancel") claim it did.
+_ATTITUDE = frozenset(
+    "want hope hop wish try seek aim expect plan intend need look consider like".split()
+)  # "hop": spaCy's lemma of "hoping"
+
+
+def framing_words(question: Doc) -> set[str]:
+    """What an answer may echo from the question though no passage has it: the question's common nouns,
+    adjectives and adverbs, small counting words ("the two sides") and verbs of wanting ("hope", "try").
+    Its event verbs, names and figures are not framing: "Why did Ishiba *turn down* the demand?"
+    presupposes an event, and an answer may only state it if a passage does."""
+    return {
+        t.lemma_.lower()
+        for t in question
+        if is_content(t)
+        and (t.pos_ in _FRAMING or (t.like_num and t.is_alpha) or t.lemma_.lower() in _ATTITUDE)
+    }
+
+
+class SupportChecker:
+    def __init__(self, analyser: TextAnalyser, matcher: TermMatcher) -> None:
+        self.analyser = analyser
+        self.matcher = matcher
+
+    def check(
+        self, draft: str, passages: Sequence[Passage], question: str, order: Sequence[int]
+    ) -> list[SentenceCheck]:
+        """Check each sentence of ``draft``; ``order`` is the passages' evidence order (best first), the
+        order in which a passage is looked for when the cited one does not carry the sentence."""
+        forms = [word_forms(self.analyser.parse(p.text)) for p in passages]
+        texts = [p.text.lower() for p in passages]
+        everywhere = set().union(*forms) if forms else set()
+        asked = self.analyser.parse(question)
+        given = {
+            w for w in content_words(asked) if self.matcher.found(w, everywhere, "\n".join(texts))
+        } | framing_words(asked)
+        asked_words = {t.lemma_.lower() for t in asked} | {t.lower_ for t in asked}
+        checks = []
+        for sentence in split_sentences(draft):
+            body = strip_markers(sentence)
+            if not body:
+                continue
+            cited = [n - 1 for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
+            check = SentenceCheck(body, cited)
+            words = [
+                w for w in dict.fromkeys(content_words(self.analyser.parse(body))) if not same_word(w, given)
+            ]
+
+            def lacking(chosen: Sequence[int], words: list[str] = words) -> list[str]:
+                pool = set().union(*(forms[p] for p in chosen))
+                text = "\n".join(texts[p] for p in chosen)
+                return [w for w in words if not self.matcher.found(w, pool, text)]
+
+            candidates = ([cited] if cited else []) + [[p] for p in order if [p] != cited]
+            verdicts = [(c, lacking(c)) for c in candidates]
+            chosen, missing = min(verdicts, key=lambda v: len(v[1]), default=([], words))
+            check.missing = missing
+            check.premise = [w for w in missing if same_word(w, asked_words)]
+            if not missing and (words or cited):
+                check.passages = list(chosen)
+            checks.append(check)
+        return checks

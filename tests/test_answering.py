@@ -1,0 +1,229 @@
+"""The answer step on real spaCy and the real embedding model: answer types, evidence windows, the support
+principle, and how the answer is composed. The language model is not under test here: drafts are given."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering import AnswerStep, TextAnalyser, Trace
+from assistant.answering.answer_types import answer_type
+from assistant.embeddings import LocalEmbeddings
+from assistant.glossary import Glossary
+from assistant.types import Passage
+from tests.conftest import ROOT
+
+
+def passage(i: int, text: str, source: str = "meeting-article.md") -> Passage:
+    return Passage(f"c{i}", text, source, "Meeting", i, i * 1000, i * 1000 + len(text), 0.5)
+
+
+ARTICLE = [
+    passage(
+        0,
+        "Reflecting on the strategies of former Prime Minister Shinzo Abe, who utilized his relationship "
+        "with Trump to safeguard Japanese interests, Ishiba faces the task of cultivating a similarly "
+        "productive partnership.",
+    ),
+    passage(
+        1,
+        "The United States is keen on fostering a new era of U.S.-Japan relations aimed at ensuring "
+        "regional peace and prosperity. This entails ongoing collaboration to bolster cybersecurity "
+        "capabilities, expand space cooperation, and promote joint ventures in critical technologies "
+        "such as AI and semiconductors.",
+    ),
+    passage(
+        2,
+        "Further discussions are anticipated on practicing joint military exercises and enhancing "
+        "defense equipment and technology cooperation.",
+    ),
+    passage(
+        3,
+        "The prospect of trilateral meetings involving Japan and South Korea also remains a focal point, "
+        "signaling the U.S. administration's commitment to collaborative regional diplomacy.",
+    ),
+    passage(
+        4,
+        "During their meeting, President Trump expressed confidence in their relationship, stating, \"It's "
+        "a great honor to be with Prime Minister Ishiba of Japan. He's a highly respected man doing a "
+        'fantastic job."',
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def step(analyser: TextAnalyser, embeddings: LocalEmbeddings) -> AnswerStep:
+    return AnswerStep(analyser, embeddings, Glossary.load(ROOT / "glossary.yaml"))
+
+
+def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] = ARTICLE):
+    plan = step.plan(question, passages)
+    trace = Trace()
+    return plan, step.finish(plan, draft, question, trace), trace
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "strict"),
+    [
+        ("Which country besides the U.S. and Japan is in the picture?", "country", True),
+        ("apart from the US and japan which other country is mentioned", "country", True),
+        ("When are the exercises scheduled?", "date", True),
+        ("How much will Japan invest?", "amount", True),
+        ("how many chip factories will japan build", "amount", True),
+        ("Which city hosted the talks?", "place", True),
+        ("Where does energy come into the talks?", "place", False),
+        ("Who praised whom?", "person", False),
+        ("Which earlier Japanese leader is held up as a model?", "person", False),
+        ("Give me the names of the senior administration officials.", "name", True),
+        ("What did Ishiba say in reply?", "quote", False),
+        ("whats trumps quote about ishiba", "quote", False),
+        ("Why does the alliance matter?", "reason", False),
+        ("Is military cost sharing a problem for Ishiba?", "yesno", False),
+        ("Which critical technologies are named?", "list", False),
+        ("What is the worry about tariffs?", "open", False),
+    ],
+)
+def test_the_answer_type_comes_from_the_wh_word_and_the_noun_asked_about(
+    analyser: TextAnalyser, question: str, kind: str, strict: bool
+) -> None:
+    found = answer_type(analyser.parse(question))
+    assert (found.kind, found.strict) == (kind, strict)
+
+
+def test_windows_keep_a_quotation_and_a_pronoun_subject_with_their_sentence(step: AnswerStep) -> None:
+    quote = step.ranker.windows(0, ARTICLE[4])
+    assert any("stating" in u.text and "fantastic job" in u.text for u in quote)  # not cut at "stating,"
+    entails = step.ranker.windows(0, ARTICLE[1])
+    assert any(u.text.startswith("The United States") and "semiconductors" in u.text for u in entails)
+    for unit in quote + entails:  # spans are exact offsets into the passage
+        source = ARTICLE[4] if unit in quote else ARTICLE[1]
+        assert source.text[unit.start : unit.end] == unit.text
+
+
+def test_a_typed_question_ranks_first_the_window_with_a_filler_it_does_not_name(step: AnswerStep) -> None:
+    plan = step.plan("Which country besides the U.S. and Japan is mentioned?", ARTICLE)
+    assert plan.units[0].fillers == ["South Korea"]
+    assert plan.passages[0].chunk_id == "c3"  # the best evidence is passage [1] of the prompt
+
+
+def test_a_supported_answer_is_shown_with_the_window_it_rests_on(step: AnswerStep) -> None:
+    _, composed, trace = answer(
+        step,
+        "Which technologies are named for joint ventures?",
+        "They promote joint ventures in AI and semiconductors [1].",
+    )
+    assert composed.outcome == "answered" and not composed.refused
+    assert composed.text.startswith("They promote joint ventures in AI and semiconductors [1].")
+    assert '> "The United States is keen' in composed.text  # the verbatim window, quoted
+    assert [c.chunk_id for c in composed.citations] == ["c1"]
+    assert trace.sentences[0]["shown"] is True
+
+
+def test_a_wrong_citation_is_moved_to_the_passage_that_carries_the_sentence(step: AnswerStep) -> None:
+    _, composed, _ = answer(
+        step,
+        "How did Abe deal with Trump?",
+        "Abe used his relationship with Trump to safeguard Japanese interests [4].",
+    )
+    assert composed.outcome == "answered"
+    assert [c.chunk_id for c in composed.citations] == ["c0"]
+
+
+@pytest.mark.parametrize(
+    ("question", "draft", "invented"),
+    [
+        # a date and a place no passage gives
+        ("When did they meet?", "The meeting took place on February 7, 2025 in Washington [1].", "february"),
+        # an outcome the question presupposes and no passage states
+        (
+            "What agreement did the two sides sign?",
+            "The two sides signed an agreement on joint military exercises [1].",
+            "sign",
+        ),
+        (
+            "What did Ishiba promise Trump?",
+            "Ishiba promised Trump to cultivate a productive partnership [1].",
+            "promise",
+        ),
+        # a name the question uses that no passage knows
+        (
+            "What does the article say about China?",
+            "China is a partner in joint ventures in AI and semiconductors [1].",
+            "china",
+        ),
+        # the prompt's worked example, not the passages
+        (
+            "What does the U.S. want Japan to buy more of?",
+            "Japan should buy more U.S. manufactured batteries [1].",
+            "battery",
+        ),
+        # outside knowledge
+        ("What is the capital of France?", "The capital of France is Paris [1].", "paris"),
+    ],
+)
+def test_a_sentence_with_a_word_no_cited_passage_has_is_not_shown(
+    step: AnswerStep, question: str, draft: str, invented: str
+) -> None:
+    _, composed, trace = answer(step, question, draft)
+    assert draft.split(" [")[0] not in composed.text
+    assert invented in trace.sentences[0]["missing"]
+    assert trace.sentences[0]["shown"] is False
+
+
+def test_the_question_framing_may_be_echoed_but_not_its_events(step: AnswerStep) -> None:
+    echo = "The tricky task for Ishiba is cultivating a similarly productive partnership [1]."
+    _, composed, _ = answer(step, "What is the tricky task for Ishiba?", echo)
+    assert composed.outcome == "answered"  # "tricky" is the question's word: framing
+    premise = "Ishiba turned down Trump over a similarly productive partnership [1]."
+    _, composed, trace = answer(step, "Why did Ishiba turn down Trump?", premise)
+    assert composed.outcome != "answered" and "turn" in trace.sentences[0]["missing"]
+
+
+def test_glossary_aliases_count_as_the_same_word(step: AnswerStep) -> None:
+    _, composed, _ = answer(
+        step, "What does Tokyo want?", "Tokyo wants to cultivate a similarly productive partnership [1]."
+    )
+    assert composed.outcome == "answered"  # Tokyo ~ Japanese (glossary.yaml)
+
+
+def test_an_answer_without_the_asked_filler_falls_back_to_the_evidence(step: AnswerStep) -> None:
+    question = "Which country besides the U.S. and Japan is part of the trilateral meetings?"
+    _, composed, _ = answer(step, question, "Japan is part of the trilateral meetings [1].")
+    assert composed.outcome == "evidence"
+    assert "South Korea" in composed.text and composed.text.startswith("The documents say:")
+
+
+def test_the_model_declining_while_the_evidence_holds_the_filler_is_overruled(step: AnswerStep) -> None:
+    _, composed, _ = answer(
+        step, "Which country besides Japan is in the trilateral meetings?", "NOT IN DOCUMENTS"
+    )
+    assert composed.outcome == "evidence" and "South Korea" in composed.text and not composed.refused
+
+
+def test_a_strictly_typed_question_without_a_filler_is_a_partial_refusal(step: AnswerStep) -> None:
+    _, composed, trace = answer(
+        step,
+        "When will the joint military exercises take place?",
+        "The exercises take place next spring [1].",
+    )
+    assert composed.refused and composed.outcome == "partial"
+    assert composed.text.startswith("The documents don't say when. What they do say:")
+    assert "joint military exercises" in composed.text  # what the documents do say, quoted
+    assert "when" in (composed.reason or "") and trace.outcome == "partial"
+
+
+def test_the_model_declining_an_untyped_question_is_a_partial_refusal(step: AnswerStep) -> None:
+    _, composed, _ = answer(step, "What is the mood about car sales?", "NOT IN DOCUMENTS")
+    assert composed.refused and composed.outcome == "partial"
+    assert composed.text.startswith("The documents don't say that.")
+
+
+def test_a_trace_records_the_evidence_and_the_verdicts(step: AnswerStep) -> None:
+    plan, _, trace = answer(
+        step, "Which technologies are named?", "AI and semiconductors [1]. Also batteries [2]."
+    )
+    trace.record_evidence(plan.kind, plan.passages, plan.units)
+    data = trace.to_dict()
+    assert data["answer_type"]["kind"] == "list"
+    assert data["passages"][0]["number"] == 1 and data["evidence"][0]["score"] >= data["evidence"][1]["score"]
+    assert [s["shown"] for s in data["sentences"]] == [True, False]
+    assert data["outcome"] == "answered"
