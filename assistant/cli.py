@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import click
 
 from assistant.errors import AssistantError
-from assistant.types import Answer, IngestReport, Token
+from assistant.types import Answer, Evidence, IngestReport, Token
+from assistant.ui_format import split_quotes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,27 +128,52 @@ def search(query: str, k: int) -> None:
         click.echo(textwrap.indent(textwrap.fill(passage.text, 100), "   "))
 
 
+_WIDTH = 100
+
+
+def _print_quotes(quotes: Sequence[tuple[str, str]]) -> None:
+    """Evidence quotes as wrapped Markdown block quotes: ``> "the document's words" [1]``."""
+    for quote, markers in quotes:
+        line = f'"{quote}" {markers}'
+        click.echo(
+            textwrap.fill(line, _WIDTH, initial_indent="> ", subsequent_indent="> ", break_on_hyphens=False)
+        )
+        click.echo()
+
+
 def _print_answer(answer: Answer, streamed: str) -> None:
+    lead, quotes = split_quotes(answer.text)
     if answer.refused:
-        click.secho(f"\n{answer.text}", fg="yellow")
-        click.echo(f"  ({answer.refusal_reason})")
-        return
-    if " ".join(streamed.split()) != " ".join(answer.text.split()):
-        click.secho("\nChecked answer:", bold=True)
-        click.echo(answer.text)
-    if answer.unsupported:
+        click.secho(f"\n{lead}", fg="yellow")
+        if answer.refusal_reason:
+            click.echo(f"  ({answer.refusal_reason})")
+        if not quotes:
+            return
+        click.echo()
+    else:
+        if streamed:
+            click.secho("\nChecked answer:", bold=True)
+        click.echo(textwrap.fill(lead, _WIDTH) + "\n")
+    _print_quotes(quotes)
+    if answer.unsupported and not answer.refused:
         click.secho(f"Removed as unsupported: {' | '.join(answer.unsupported)}", fg="yellow")
     if answer.citations:
-        click.echo("\nSources:")
+        click.echo("Sources:")
+    shown = {" ".join(quote.split()) for quote, _ in quotes}
     for c in answer.citations:
         click.echo(f"  [{c.number}] {c.title} ({c.source}, characters {c.start}-{c.end})")
-        click.echo(f"      \u201c{c.quote}\u201d")
+        if " ".join(c.quote.split()) not in shown:
+            click.echo(f"      \u201c{c.quote}\u201d")
 
 
 def _stream_answer(assistant: Any, question: str, history: list[dict[str, str]]) -> Answer:
+    """Print the evidence as soon as it is chosen, the draft as it is written, then the checked answer."""
     streamed = ""
     for event in assistant.stream(question, history):
-        if isinstance(event, Token):
+        if isinstance(event, Evidence):
+            click.secho("Evidence found (the answer is being written):", bold=True)
+            _print_quotes(split_quotes(event.text)[1])
+        elif isinstance(event, Token):
             streamed += event.text
             click.echo(event.text, nl=False)
         else:
@@ -159,10 +185,16 @@ def _stream_answer(assistant: Any, question: str, history: list[dict[str, str]])
 
 @main.command()
 @click.argument("question")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as one JSON object.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the whole Answer as one JSON object (with its outcome and its trace).",
+)
 @friendly_errors
 def ask(question: str, as_json: bool) -> None:
-    """Answer QUESTION from the documents, streaming, then list the sources."""
+    """Answer QUESTION from the documents: the evidence first, the draft as it streams, then the checked
+    answer with its quotes and sources."""
     assistant = _build(with_model_progress=True)
     _load_chain(assistant)
     if as_json:

@@ -22,7 +22,7 @@ from assistant.loaders import SUPPORTED_SUFFIXES, load_document
 from assistant.rag import RagChain, Turn
 from assistant.retrieval import Retriever
 from assistant.store import ChunkStore
-from assistant.types import Answer, DocumentInfo, FileOutcome, IngestReport, Passage, Token
+from assistant.types import Answer, DocumentInfo, Evidence, FileOutcome, IngestReport, Passage, Token
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -58,7 +58,7 @@ class Assistant:
     def model_loaded(self) -> bool:
         return self._chain is not None
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Evidence | Token | Answer]:
         return self.chain.stream(question, history)
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:

@@ -19,7 +19,7 @@ from assistant.auth import UserStore
 from assistant.errors import AccessError, AssistantError
 from assistant.feedback import FeedbackLog, feedback_path
 from assistant.service import Assistant
-from assistant.types import Answer, FileOutcome, IngestReport, Token
+from assistant.types import Answer, Evidence, FileOutcome, IngestReport, Token
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,55 @@ class Warmup(Protocol):
     def ready(self) -> bool: ...
 
     def error(self) -> str | None: ...
+
+
+class _Progress:
+    """One answer on its way: the evidence and the draft so far, and when each first arrived."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.evidence: Evidence | None = None
+        self.draft = ""
+        self.evidence_s: float | None = None
+        self.first_s: float | None = None
+
+    def seen(self, event: Evidence | Token) -> None:
+        now = time.perf_counter() - self.started
+        if isinstance(event, Evidence):
+            self.evidence, self.evidence_s = event, now
+            return
+        if self.first_s is None:
+            self.first_s = now
+        self.draft += event.text
+
+    def display(self) -> str:
+        if self.evidence is not None:
+            return fmt.format_evidence(self.evidence, self.draft)
+        return fmt.format_draft(self.draft)
+
+    def _times(self) -> str:
+        times = [
+            f"{what} after {seconds:.1f} s"
+            for what, seconds in (("evidence", self.evidence_s), ("first words", self.first_s))
+            if seconds is not None
+        ]
+        return f" ({', '.join(times)})" if times else ""
+
+    def status(self) -> str:
+        if self.first_s is None and self.evidence_s is not None:
+            note = f"Evidence found after {self.evidence_s:.1f} s; the answer is being written…"
+            return fmt.status_html("busy", note)
+        return fmt.status_html("busy", "Answering…" + self._times())
+
+    def final(self, answer: Answer) -> str:
+        if answer.refused and answer.citations:
+            return fmt.status_html(
+                "none", "The documents don't say exactly this; what they do say is quoted."
+            )
+        if answer.refused:
+            return fmt.status_html("none", "The documents don't cover this question.")
+        took = time.perf_counter() - self.started
+        return fmt.status_html("ok", f"Answered in {took:.1f} s{self._times()}")
 
 
 class ChatHandlers:
@@ -96,7 +145,8 @@ class ChatHandlers:
     def respond(
         self, message: str, turns: list[dict[str, Any]] | None, request: gr.Request | None = None
     ) -> Iterator[tuple[list[dict[str, str]], list[dict[str, Any]], str, str]]:
-        """Stream the answer into the chat, then replace it with the checked answer and its sources."""
+        """Show the evidence as soon as it is chosen, stream the draft above it, then replace both with the
+        checked answer, its quotes and its sources."""
         turns = list(turns or [])
         question = (message or "").strip()
         if not question:
@@ -110,23 +160,16 @@ class ChatHandlers:
             else fmt.status_html("wait", "Waiting for the language model to warm up; your question is next…")
         )
         yield fmt.chat_messages(turns, (question, fmt.format_draft(""))), turns, status, ""
-        draft, first = "", None
+        progress = _Progress(started)
         try:
             answer: Answer | None = None
             for event in self.assistant.stream(question, fmt.plain_history(turns)):
-                if isinstance(event, Token):
-                    if first is None:
-                        first = time.perf_counter() - started
-                    draft += event.text
-                    pending = (question, fmt.format_draft(draft))
-                    yield (
-                        fmt.chat_messages(turns, pending),
-                        turns,
-                        fmt.status_html("busy", f"Answering… (first words after {first:.1f} s)"),
-                        "",
-                    )
-                else:
+                if isinstance(event, Answer):
                     answer = event
+                    continue
+                progress.seen(event)
+                pending = (question, progress.display())
+                yield fmt.chat_messages(turns, pending), turns, progress.status(), ""
             if answer is None:
                 raise AssistantError("The assistant ended without an answer. Please try again.")
         except AssistantError as err:
@@ -149,15 +192,7 @@ class ChatHandlers:
                 "citations": payload["citations"],
             }
         )
-        took = time.perf_counter() - started
-        status = (
-            fmt.status_html("none", "The documents don't cover this question.")
-            if answer.refused
-            else fmt.status_html(
-                "ok", f"Answered in {took:.1f} s" + (f" (first words after {first:.1f} s)" if first else "")
-            )
-        )
-        yield fmt.chat_messages(turns), turns, status, ""
+        yield fmt.chat_messages(turns), turns, progress.final(answer), ""
 
     def new_conversation(self) -> tuple[list[Any], list[Any], str, str]:
         return [], [], self.status(), ""
@@ -173,16 +208,22 @@ class ChatHandlers:
         session: list[dict[str, str]] | None = None,
         request: gr.Request | None = None,
     ) -> Iterator[tuple[dict[str, Any], list[dict[str, str]]]]:
-        """The ``/chat`` endpoint: streams ``{"draft": ...}``, ends with the checked answer.
+        """The ``/chat`` endpoint: streams ``{"evidence": ..., "evidence_citations": [...]}`` as soon as the
+        evidence is chosen, then ``{"draft": ...}`` (with the evidence) as the model writes, and ends with the
+        checked answer.
 
         Without ``history`` the conversation of this client session is used (and extended)."""
         try:
             previous = fmt.api_history(history) if history else list(session or [])
             draft = ""
+            partial: dict[str, Any] = {}  # the evidence, once chosen, goes with every later draft
             for event in self.assistant.stream(message or "", previous):
-                if isinstance(event, Token):
+                if isinstance(event, Evidence):
+                    partial = fmt.evidence_payload(event)
+                    yield {**partial, "done": False}, previous
+                elif isinstance(event, Token):
                     draft += event.text
-                    yield {"draft": draft, "done": False}, previous
+                    yield {**partial, "draft": draft, "done": False}, previous
                 else:
                     kept = [*previous, {"role": "user", "content": event.question}]
                     kept.append({"role": "assistant", "content": event.text})

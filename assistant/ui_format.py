@@ -1,6 +1,7 @@
-"""Pure formatting for the web chat: an ``Answer`` becomes chat markdown with inline ``[n]`` and a sources
-panel. Everything that comes from a document, an answer or a user is HTML-escaped here, so a document
-containing ``<script>`` shows as text.
+"""Pure formatting for the web chat: an ``Answer`` becomes chat markdown with inline ``[n]``, its evidence as
+block quotes, a sources panel and a collapsed "How this answer was made" (``ui_trace``). Everything that
+comes from a document, an answer or a user is HTML-escaped here, so a document containing ``<script>`` shows
+as text.
 
 The HTML blocks are written on one line: Markdown leaves an HTML block alone up to the next blank line, so
 document text inside it is never read as Markdown either.
@@ -13,9 +14,12 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from assistant.types import Answer, Citation, DocumentInfo, IngestReport, Passage
+from assistant.types import Answer, Citation, DocumentInfo, Evidence, IngestReport, Passage
+from assistant.ui_trace import trace_html
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+# One evidence quote of an answer, as ``answering/compose.py`` writes it: ``> "verbatim words" [1]``
+_QUOTE_LINE = re.compile(r'> "(?P<quote>.*)" (?P<markers>(?:\[\d{1,3}\])+)')
 _MODEL_REFUSAL = re.compile(r"\W*not in (the )?documents\W*", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 _LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))", re.MULTILINE)
@@ -36,6 +40,11 @@ CSS = """
   color: var(--body-text-color-subdued); background: var(--background-fill-secondary); }
 .ma-refusal b { color: var(--body-text-color); }
 .ma-note { margin-top: 0.5em; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.ma-quote { margin: 0.5em 0; padding: 0.3em 0.7em; border-left: 3px solid var(--color-accent);
+  background: var(--background-fill-secondary); }
+.ma-trace { margin-top: 0.6em; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.ma-trace > summary { cursor: pointer; }
+.ma-trace ul { margin: 0.2em 0 0.4em 0; }
 .ma-error { color: var(--error-text-color, #b91c1c); }
 .ma-typing { color: var(--body-text-color-subdued); }
 #ma-status { min-height: 1.5em; }
@@ -73,6 +82,32 @@ def _answer_body(text: str, citations: Sequence[Citation]) -> str:
         last = match.end()
     out.append(text_to_markdown(text[last:]))
     return "".join(out)
+
+
+def split_quotes(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The answer's lead and its evidence quotes ``(quote, "[1]")``: every paragraph that is one quote line.
+
+    Anything else (even a line starting with ``>``) stays in the lead, which is shown escaped."""
+    lead: list[str] = []
+    quotes: list[tuple[str, str]] = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        match = _QUOTE_LINE.fullmatch(paragraph.strip())
+        if match:
+            quotes.append((match.group("quote"), match.group("markers")))
+        elif paragraph.strip():
+            lead.append(paragraph.strip())
+    return "\n\n".join(lead), quotes
+
+
+def quotes_html(quotes: Sequence[tuple[str, str]], citations: Sequence[Citation]) -> str:
+    """The evidence quotes as block quotes: the document's words escaped, each ``[n]`` as a superscript.
+
+    Each is an HTML block on one line, so nothing in the quoted text is read as Markdown."""
+    return "\n\n".join(
+        f'<blockquote class="ma-quote">“{escape(" ".join(quote.split()))}” '
+        f"{_answer_body(markers, citations)}</blockquote>"
+        for quote, markers in quotes
+    )
 
 
 def _find_quote(passage: str, quote: str) -> tuple[int, int] | None:
@@ -162,27 +197,32 @@ def _understood_as(answer: Answer) -> str:
     return f'<div class="ma-note">Understood as: “{escape(searched)}”</div>'
 
 
+def _refusal_note(text: str, reason: str | None) -> str:
+    why = f" <span>Why: {escape(reason)}</span>" if reason else ""
+    return f'<div class="ma-refusal"><b>{escape(text)}</b>{why}</div>'
+
+
 def format_answer(answer: Answer) -> str:
-    """The chat message for a checked answer (or a refusal, styled as a muted note with the reason)."""
+    """The chat message for a checked answer: its sentences with ``[n]``, the evidence quoted, the sources,
+    and how it was made. A refusal is a muted note with the reason; a partial one (the documents lack what
+    was asked) still shows what they do say, quoted, with its sources."""
+    lead, quotes = split_quotes(answer.text)
     if answer.refused:
-        why = f" <span>Why: {escape(answer.refusal_reason)}</span>" if answer.refusal_reason else ""
-        note = f'<div class="ma-refusal"><b>{escape(answer.text)}</b>{why}</div>'
-        return "\n\n".join(
-            part
-            for part in (
-                note,
-                _understood_as(answer),
-                _unsupported_html(answer.unsupported, refused=True),
-                _closest_passages_html(answer.passages),
-            )
-            if part
-        )
-    parts = [
-        _answer_body(answer.text, answer.citations),
-        sources_html(answer.citations),
-        _unsupported_html(answer.unsupported),
-        _understood_as(answer),
-    ]
+        note = _refusal_note(lead, answer.refusal_reason)
+        notes = [_understood_as(answer), _unsupported_html(answer.unsupported, refused=True)]
+        if quotes:  # partial: what was asked is missing; what the documents do say is quoted
+            parts = [note, quotes_html(quotes, answer.citations), sources_html(answer.citations), *notes]
+        else:
+            parts = [note, *notes, _closest_passages_html(answer.passages)]
+    else:
+        parts = [
+            _answer_body(lead, answer.citations),
+            quotes_html(quotes, answer.citations),
+            sources_html(answer.citations),
+            _unsupported_html(answer.unsupported),
+            _understood_as(answer),
+        ]
+    parts.append(trace_html(answer.trace))
     return "\n\n".join(part for part in parts if part)
 
 
@@ -196,6 +236,22 @@ def format_draft(draft: str) -> str:
     """The answer while it streams (before the citation check replaces it)."""
     body = text_to_markdown(draft) if draft.strip() else ""
     return f'{body} <span class="ma-typing">▍</span>'
+
+
+EVIDENCE_NOTE = "Evidence found — the answer is being written…"
+
+
+def format_evidence(evidence: Evidence, draft: str = "") -> str:
+    """The message while the model writes: its draft so far, then the evidence already chosen, quoted,
+    with its sources."""
+    _, quotes = split_quotes(evidence.text)
+    parts = [
+        format_draft(draft) if draft.strip() else "",
+        f'<div class="ma-note ma-typing">{escape(EVIDENCE_NOTE)}</div>',
+        quotes_html(quotes, evidence.citations),
+        sources_html(evidence.citations),
+    ]
+    return "\n\n".join(part for part in parts if part)
 
 
 def format_error(message: str) -> str:
@@ -252,27 +308,39 @@ def api_history(history: Any) -> list[dict[str, str]]:
     return clean
 
 
+def citations_payload(citations: Sequence[Citation]) -> list[dict[str, Any]]:
+    """Citations for the API: number, title, source, span, the supporting quote and the passage."""
+    return [
+        {
+            "number": c.number,
+            "title": c.title,
+            "source": c.source,
+            "start": c.start,
+            "end": c.end,
+            "quote": c.quote,
+            "passage": c.passage,
+        }
+        for c in citations
+    ]
+
+
+def evidence_payload(evidence: Evidence) -> dict[str, Any]:
+    """What the API sends as soon as the evidence is chosen (before the model writes)."""
+    return {"evidence": evidence.text, "evidence_citations": citations_payload(evidence.citations)}
+
+
 def answer_payload(answer: Answer) -> dict[str, Any]:
-    """What the API returns for one answer: the checked text, the citations and why it refused."""
+    """What the API returns for one answer: the text, citations, outcome, why it refused, how it was made."""
     return {
         "text": answer.text,
+        "outcome": answer.outcome,
         "refused": answer.refused,
         "refusal_reason": answer.refusal_reason,
-        "citations": [
-            {
-                "number": c.number,
-                "title": c.title,
-                "source": c.source,
-                "start": c.start,
-                "end": c.end,
-                "quote": c.quote,
-                "passage": c.passage,
-            }
-            for c in answer.citations
-        ],
+        "citations": citations_payload(answer.citations),
         "unsupported": list(answer.unsupported),
         "standalone_question": answer.standalone_question,
         "timings": dict(answer.timings),
+        "trace": answer.trace,
     }
 
 

@@ -60,3 +60,31 @@ def test_ask_json_prints_the_whole_answer(seed_corpus: Path, monkeypatch, embedd
     assert "semiconductors" in answer["text"]
     assert answer["citations"][0]["source"] == "meeting-article.md"
     assert "AI and semiconductors" in answer["citations"][0]["quote"]
+    assert answer["outcome"] and answer["outcome"] == answer["trace"]["outcome"]
+    assert answer["trace"]["standalone_question"] == "Which technologies were named for joint ventures?"
+    assert answer["trace"]["passages"][0]["source"] == "meeting-article.md"
+
+
+def test_ask_prints_the_evidence_first_then_the_checked_answer_with_its_quotes(
+    seed_corpus: Path, monkeypatch, embeddings, settings
+) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    fake = FakeListChatModel(
+        responses=["Joint ventures in critical technologies such as AI and semiconductors [1]."]
+    )
+    monkeypatch.setattr(
+        "assistant.cli._build",
+        lambda with_model_progress=False: build_assistant(settings, chat_model=fake, embeddings=embeddings),
+    )
+    run("ingest")
+    out = run("ask", "Which technologies were named for joint ventures?").stdout
+    evidence, answer = out.split("Checked answer:")
+    assert evidence.startswith('Evidence found (the answer is being written):\n> "')
+    assert evidence.index('> "') < evidence.index("Joint ventures in critical")  # the draft streams after it
+    lead, quotes, sources = answer.strip().split("\n\n")
+    assert lead.startswith("Joint ventures in critical technologies") and lead.endswith("[1].")
+    assert all(line.startswith("> ") and len(line) <= 100 for line in quotes.splitlines())
+    assert quotes.startswith('> "') and quotes.endswith('semiconductors." [1]')
+    assert sources.startswith("Sources:\n  [1] ") and "(meeting-article.md, characters" in sources
+    assert "\u201c" not in sources  # its quote is above, not repeated

@@ -13,7 +13,16 @@ import pytest
 from assistant import ui_format as fmt
 from assistant.auth import UserStore
 from assistant.service import Assistant
-from assistant.types import Answer, Citation, DocumentInfo, FileOutcome, IngestReport, Passage
+from assistant.types import (
+    Answer,
+    Citation,
+    DocumentInfo,
+    Evidence,
+    FileOutcome,
+    IngestReport,
+    Passage,
+    Token,
+)
 from assistant.ui import ChatHandlers, build_ui
 
 JOINT = "Which technologies were named for joint ventures?"
@@ -55,6 +64,138 @@ def test_document_html_is_escaped_everywhere() -> None:
     assert "\\[link\\](javascript" in html  # Markdown link syntax is backslashed: shown as text
     refusal = fmt.format_answer(answer(refused=True, text="<script>x</script>", refusal_reason="<b>why</b>"))
     assert "<script>" not in refusal and "&lt;b&gt;why&lt;/b&gt;" in refusal
+
+
+def test_evidence_quotes_are_block_quotes_with_the_document_words_escaped() -> None:
+    text = f'{GOOD}\n\n> "{QUOTE}" [1]\n\n> "Tariffs <b>*fell*</b> [link](javascript:x)" [2]'
+    second = citation(number=2, source="b.md", title="B", passage="Tariffs <b>*fell*</b>.", quote="Tariffs")
+    html = fmt.format_answer(answer(text=text, citations=[citation(), second]))
+    lead, *blocks = html.split("\n\n")
+    assert (
+        lead.startswith("The leaders named AI")
+        and '<sup class="ma-cite" title="Title (a.md)">[1]</sup>' in lead
+    )
+    assert blocks[0] == (
+        f'<blockquote class="ma-quote">“{QUOTE}” '
+        '<sup class="ma-cite" title="Title (a.md)">[1]</sup></blockquote>'
+    )
+    assert blocks[1] == (
+        '<blockquote class="ma-quote">“Tariffs &lt;b&gt;*fell*&lt;/b&gt; [link](javascript:x)” '
+        '<sup class="ma-cite" title="B (b.md)">[2]</sup></blockquote>'
+    )
+    assert "&gt; &quot;" not in html and '&gt; "' not in html and "<b>*fell*" not in html
+    assert html.index("ma-quote") < html.index("Sources (2)")
+    # only whole quote paragraphs are quotes: any other ">" line stays escaped text
+    odd = fmt.format_answer(answer(text='> not a "quote" [1]\n\n> "unclosed [1]', citations=[citation()]))
+    assert "ma-quote" not in odd and "&gt; not a" in odd and '&gt; "unclosed' in odd
+
+
+def test_partial_refusal_shows_what_the_documents_do_say_with_its_sources() -> None:
+    near = Passage("c", "Closest paragraph text.", "a.md", "Title", 0, 0, 23, 0.21)
+    text = f'The documents don\'t say when. What they do say:\n\n> "{QUOTE}" [1]'
+    reason = "The question asks when; no passage found for it holds an answer of that kind."
+    partial = answer(
+        text=text, refused=True, refusal_reason=reason, outcome="partial", passages=[near], unsupported=["x."]
+    )
+    html = fmt.format_answer(partial)
+    note, quote, *rest = html.split("\n\n")
+    assert note == (
+        '<div class="ma-refusal"><b>The documents don&#x27;t say when. What they do say:</b> '
+        f"<span>Why: {reason}</span></div>"
+    )
+    assert quote.startswith(f'<blockquote class="ma-quote">“{QUOTE}” <sup class="ma-cite"')
+    assert rest[0].startswith('<details class="ma-sources" open><summary>Sources (1)</summary>')
+    assert f"<mark>{QUOTE}</mark>" in rest[0] and "Draft withheld (1 sentence)" in html
+    assert "Closest passages searched" not in html  # the quotes and their sources are what is shown
+
+
+TRACE: dict[str, Any] = {
+    "standalone_question": "When did <script>alert(1)</script> meet?",
+    "answer_type": {"kind": "date", "labels": ["DATE", "TIME"], "strict": True},
+    "passages": [
+        {"number": 1, "source": "b<i>.md", "chunk_id": "c2", "score": 0.61234},
+        {"number": 2, "source": "a.md", "chunk_id": "c1", "score": 0.5},
+    ],
+    "evidence": [
+        {
+            "number": 1,
+            "passage": 0,
+            "text": "They met <script>alert(2)</script>\n\n* on Friday.",
+            "start": 0,
+            "end": 40,
+            "fillers": ["Friday"],
+            "similarity": 0.7,
+            "overlap": 0.25,
+            "score": 0.83,
+        },
+        {
+            "number": 2,
+            "passage": 1,
+            "text": "Other.",
+            "fillers": [],
+            "similarity": 0.3,
+            "overlap": 0.0,
+            "score": 0.3,
+        },
+    ],
+    "quoted": [0],
+    "draft": "They met in <img src=x onerror=alert(3)> [1].\n\nNOT IN DOCUMENTS",
+    "sentences": [
+        {
+            "text": "They met in <img>.",
+            "cited": [0],
+            "passages": [0],
+            "missing": [],
+            "premise": [],
+            "shown": True,
+        },
+        {
+            "text": "They <b>danced</b>.",
+            "cited": [1],
+            "passages": [],
+            "missing": ["dance"],
+            "premise": ["meet"],
+        },
+    ],
+    "outcome": "answered",
+    "reason": None,
+}
+
+
+def test_trace_is_a_collapsed_escaped_account_of_how_the_answer_was_made() -> None:
+    html = fmt.trace_html(TRACE)
+    assert html.startswith('<details class="ma-trace"><summary>How this answer was made</summary>')
+    assert html.endswith("</details>") and " open" not in html and "\n" not in html
+    for raw in ("<script>", "<img", "<i>", "<b>danced"):
+        assert raw not in html
+    assert "Searched for:</b> “When did &lt;script&gt;alert(1)&lt;/script&gt; meet?”" in html
+    assert "Answer type:</b> date (DATE, TIME; strict)" in html
+    assert "[1] <code>b&lt;i&gt;.md</code> · score 0.61" in html and html.index("b&lt;i&gt;.md") < html.index(
+        "<code>a.md</code>"
+    )
+    assert (
+        "[1] score 0.83 · similarity 0.70 · overlap 0.25 · fillers: Friday · <b>quoted</b><br>"
+        "“They met &lt;script&gt;alert(2)&lt;/script&gt; * on Friday.”"
+    ) in html
+    assert "[2] score 0.30 · similarity 0.30 · overlap 0.00<br>“Other.”" in html
+    assert "They met in &lt;img src=x onerror=alert(3)&gt; [1].<br>NOT IN DOCUMENTS" in html
+    assert "✓ shown: “They met in &lt;img&gt;.” · cited [1] · carried by [1]" in html
+    assert "✗ removed: “They &lt;b&gt;danced&lt;/b&gt;.” · cited [2] · missing: dance" in html
+    assert "(from the question: meet)" in html and "Outcome:</b> answered" in html
+    assert fmt.trace_html({}) == ""
+    shown = fmt.format_answer(answer(trace=TRACE))
+    assert shown.endswith(html) and "<script>" not in shown
+    assert "ma-trace" not in fmt.format_answer(answer())
+
+
+def test_answer_payload_has_the_outcome_and_the_trace() -> None:
+    payload = fmt.answer_payload(answer(outcome="answered", trace=TRACE))
+    assert payload["outcome"] == "answered" and payload["trace"] == TRACE
+    evidence = Evidence(f'> "{QUOTE}" [1]', [citation()])
+    assert fmt.evidence_payload(evidence) == {
+        "evidence": evidence.text,
+        "evidence_citations": payload["citations"],
+    }
 
 
 def test_quote_found_despite_different_spacing_and_case_else_shown_after_the_passage() -> None:
@@ -125,8 +266,26 @@ def run_chat(handlers: ChatHandlers, message: str, turns: list[Any] | None = Non
     return list(handlers.respond(message, turns or []))
 
 
-def test_answer_streams_then_is_replaced_by_the_checked_answer(make_handlers: MakeHandlers) -> None:
-    steps = run_chat(make_handlers(), JOINT)
+def record_events(handlers: ChatHandlers, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every event the assistant streams to the handlers (the real chain, with its fake model)."""
+    events: list[Any] = []
+    real = handlers.assistant.stream
+
+    def spy(question: str, history: Any = ()) -> Any:
+        for event in real(question, history):
+            events.append(event)
+            yield event
+
+    monkeypatch.setattr(handlers.assistant, "stream", spy)
+    return events
+
+
+def test_answer_streams_then_is_replaced_by_the_checked_answer(
+    make_handlers: MakeHandlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handlers = make_handlers()
+    events = record_events(handlers, monkeypatch)
+    steps = run_chat(handlers, JOINT)
     first_chat, _, _, textbox = steps[0]
     assert textbox == "" and first_chat[0] == {"role": "user", "content": fmt.format_question(JOINT)}
     drafts = [chat[-1]["content"] for chat, *_ in steps[1:-1]]
@@ -134,12 +293,41 @@ def test_answer_streams_then_is_replaced_by_the_checked_answer(make_handlers: Ma
     chat, turns, status, _ = steps[-1]
     assert len(chat) == 2 and "ma-typing" not in chat[1]["content"]
     assert "<mark>" in chat[1]["content"] and "meeting-article.md" in chat[1]["content"]
-    assert "Answered in" in status
-    assert turns[0]["answer"] == GOOD and turns[0]["citations"][0]["source"] == "meeting-article.md"
+    assert "ma-quote" in chat[1]["content"] and "How this answer was made" in chat[1]["content"]
+    assert "Answered in" in status and "evidence after" in status
+    answer = events[-1]
+    assert isinstance(answer, Answer) and chat[1]["content"] == fmt.format_answer(answer)
+    assert turns[0]["answer"] == answer.text and turns[0]["citations"][0]["source"] == "meeting-article.md"
+
+
+def test_evidence_is_shown_before_the_model_writes(
+    make_handlers: MakeHandlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handlers = make_handlers()
+    events = record_events(handlers, monkeypatch)
+    steps = run_chat(handlers, JOINT)
+    evidence = events[0]
+    assert isinstance(evidence, Evidence) and isinstance(events[1], Token)
+    chat, _, status, _ = steps[1]  # the first step after "Answering…" is the evidence alone
+    shown = chat[-1]["content"]
+    assert shown == fmt.format_evidence(evidence)
+    assert shown.startswith(
+        '<div class="ma-note ma-typing">Evidence found — the answer is being written…</div>'
+    )
+    assert '<blockquote class="ma-quote">“' in shown and '<sup class="ma-cite"' in shown
+    assert "Sources (" in shown and "meeting-article.md" in shown and "<mark>" in shown
+    assert "Evidence found after" in status and "s; the answer is being written" in status
+    # then the draft streams above the evidence, which stays until the checked answer replaces it all
+    chat, _, status, _ = steps[-2]
+    writing = chat[-1]["content"]
+    assert writing.index("The leaders named AI") < writing.index("Evidence found") < writing.index("ma-quote")
+    assert "ma-typing" in writing and "evidence after" in status and "first words after" in status
+    assert "Evidence found" not in steps[-1][0][-1]["content"]
 
 
 def test_follow_up_sends_plain_history_not_html(make_handlers: MakeHandlers, monkeypatch) -> None:
     handlers = make_handlers()
+    first = record_events(handlers, monkeypatch)
     turns = run_chat(handlers, JOINT)[-1][1]
     seen: dict[str, Any] = {}
 
@@ -149,14 +337,35 @@ def test_follow_up_sends_plain_history_not_html(make_handlers: MakeHandlers, mon
 
     monkeypatch.setattr(handlers.assistant, "stream", fake_stream)
     chat, turns, _, _ = run_chat(handlers, "And which one first?", turns)[-1]
-    assert seen["history"] == [{"role": "user", "content": JOINT}, {"role": "assistant", "content": GOOD}]
+    plain = first[-1].text  # the checked answer as text (its quotes as Markdown), not the chat's HTML
+    assert seen["history"] == [{"role": "user", "content": JOINT}, {"role": "assistant", "content": plain}]
+    assert "<" not in plain
     assert len(chat) == 4 and len(turns) == 2
 
 
 def test_refusal_is_shown_with_its_reason(make_handlers: MakeHandlers) -> None:
-    chat, turns, status, _ = run_chat(make_handlers(["NOT IN DOCUMENTS"]), "What is the tariff rate?")[-1]
-    assert 'class="ma-refusal"' in chat[-1]["content"] and "Why:" in chat[-1]["content"]
+    chat, turns, status, _ = run_chat(make_handlers(["NOT IN DOCUMENTS"]), "How do I bake sourdough bread?")[
+        -1
+    ]
+    assert 'class="ma-refusal"' in chat[-1]["content"] and "Why: No passage" in chat[-1]["content"]
+    assert "Closest passages searched" in chat[-1]["content"] and "ma-quote" not in chat[-1]["content"]
     assert turns[0]["refused"] and "don't cover" in status
+
+
+def test_partial_refusal_is_shown_with_its_reason_and_what_the_documents_say(
+    make_handlers: MakeHandlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handlers = make_handlers(["NOT IN DOCUMENTS"])
+    events = record_events(handlers, monkeypatch)
+    chat, turns, status, _ = run_chat(handlers, "What is the tariff rate?")[-1]
+    partial = events[-1]
+    assert partial.outcome == "partial" and partial.refused and partial.citations
+    shown = chat[-1]["content"]
+    assert shown.startswith('<div class="ma-refusal"><b>The documents don&#x27;t say')
+    assert f"Why: {partial.refusal_reason}" in shown
+    assert shown.index("ma-refusal") < shown.index('<blockquote class="ma-quote">') < shown.index("Sources (")
+    assert "tariffs" in shown and "<mark>" in shown and "Closest passages searched" not in shown
+    assert turns[0]["refused"] and turns[0]["citations"] and "what they do say is quoted" in status
 
 
 def test_errors_become_a_message_not_a_traceback(make_handlers: MakeHandlers) -> None:
@@ -175,11 +384,18 @@ def test_new_conversation_clears_everything(make_handlers: MakeHandlers) -> None
     assert chat == [] and turns == [] and text == ""
 
 
-def test_api_chat_keeps_the_session_or_takes_explicit_history(make_handlers: MakeHandlers) -> None:
+def test_api_chat_keeps_the_session_or_takes_explicit_history(
+    make_handlers: MakeHandlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handlers = make_handlers([GOOD] * 6)
-    *drafts, (final, session) = list(handlers.api_chat(JOINT, None, []))
+    events = record_events(handlers, monkeypatch)
+    (evidence, _), *drafts, (final, session) = list(handlers.api_chat(JOINT, None, []))
+    assert evidence == {**fmt.evidence_payload(events[0]), "done": False} and "draft" not in evidence
+    assert evidence["evidence"].startswith('> "') and evidence["evidence_citations"][0]["number"] == 1
     assert drafts and drafts[-1][0]["done"] is False and "semiconductors" in drafts[-1][0]["draft"]
-    assert final["done"] and final["text"] == GOOD and final["citations"][0]["number"] == 1
+    assert drafts[-1][0]["evidence"] == evidence["evidence"]  # a draft payload still carries the evidence
+    assert final["done"] and final["text"] == events[-1].text and final["citations"][0]["number"] == 1
+    assert final["outcome"] == events[-1].outcome and final["trace"]["standalone_question"] == JOINT
     assert session == final["history"] and len(session) == 2
     final2, session2 = list(handlers.api_chat("And AI?", None, session))[-1]
     assert len(session2) == 4 and final2["history"][0]["content"] == JOINT
@@ -193,8 +409,11 @@ def test_api_chat_keeps_the_session_or_takes_explicit_history(make_handlers: Mak
 
 
 # --- feedback --------------------------------------------------------------------------------------------
-def test_thumbs_and_comment_go_to_the_feedback_log(make_handlers: MakeHandlers) -> None:
+def test_thumbs_and_comment_go_to_the_feedback_log(
+    make_handlers: MakeHandlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handlers = make_handlers()
+    events = record_events(handlers, monkeypatch)
     turns = run_chat(handlers, JOINT)[-1][1]
     like = gr.LikeData(None, {"index": 1, "value": ["..."], "liked": False})
     status, comment, turns = handlers.rate(turns, "", like, gr.Request(username="ann"))
@@ -202,7 +421,7 @@ def test_thumbs_and_comment_go_to_the_feedback_log(make_handlers: MakeHandlers) 
     status, comment = handlers.add_comment(turns, "Should mention AI first.", gr.Request(username="ann"))
     assert "Comment saved" in status and comment == ""
     [entry] = handlers.feedback.entries()
-    assert entry["rating"] == "down" and entry["question"] == JOINT and entry["answer"] == GOOD
+    assert entry["rating"] == "down" and entry["question"] == JOINT and entry["answer"] == events[-1].text
     assert entry["comment"] == "Should mention AI first." and entry["user"] == "ann"
     assert entry["citations"][0]["source"] == "meeting-article.md" and entry["time"]
     unliked = gr.LikeData(None, {"index": 1, "value": ["..."], "liked": ""})
