@@ -74,8 +74,11 @@ def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] 
         ("Who praised whom?", "person", False),
         ("Which earlier Japanese leader is held up as a model?", "person", False),
         ("Give me the names of the senior administration officials.", "name", True),
-        ("What did Ishiba say in reply?", "quote", False),
+        ("What did Ishiba say in reply?", "quote", True),  # strict: it names who spoke
+        ("What exactly did the President say?", "quote", True),
         ("whats trumps quote about ishiba", "quote", False),
+        ("what does the artcle say about cybersecurty", "quote", False),  # an article is no speaker
+        ("What does the interest in three-nation talks say about the approach?", "quote", False),
         ("Why does the alliance matter?", "reason", False),
         ("Is military cost sharing a problem for Ishiba?", "yesno", False),
         ("Which critical technologies are named?", "list", False),
@@ -209,6 +212,16 @@ def test_a_strictly_typed_question_without_a_filler_is_a_partial_refusal(step: A
     assert composed.text.startswith("The documents don't say when. What they do say:")
     assert "joint military exercises" in composed.text  # what the documents do say, quoted
     assert "when" in (composed.reason or "") and trace.outcome == "partial"
+
+
+def test_a_quote_question_is_answered_only_by_words_of_the_speaker_it_names(step: AnswerStep) -> None:
+    plan, composed, _ = answer(step, "What exactly did the President say?", "NOT IN DOCUMENTS")
+    assert plan.kind.speaker == "the President" and plan.units[0].fillers == ["President Trump"]
+    assert composed.outcome == "evidence" and "great honor" in composed.text  # Trump is the President
+    reply = "Ishiba aims at a similarly productive partnership [1]."  # true, but not something he said
+    plan, composed, _ = answer(step, "What did Ishiba say in reply to Trump?", reply)
+    assert plan.kind.speaker == "Ishiba" and not any(u.fillers for u in plan.units)
+    assert composed.refused and composed.text.startswith("The documents don't say what Ishiba said.")
 
 
 def test_the_model_declining_an_untyped_question_is_a_partial_refusal(step: AnswerStep) -> None:

@@ -9,7 +9,7 @@ answer often is a common noun ("senior officials"), so the filler is preferred, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ class AnswerType:
     labels: frozenset[str] = frozenset()  # spaCy entity labels that fill it; empty: any answer will do
     strict: bool = False  # no filler in the documents means they don't say
     missing: str = "that"  # how a partial refusal names what the documents lack: "when", "how much"...
+    speaker: str = ""  # "What did Ishiba say?": only words said by Ishiba answer it
 
     @property
     def locative(self) -> bool:
@@ -33,7 +34,12 @@ class AnswerType:
         return bool(self.labels)
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "labels": sorted(self.labels), "strict": self.strict}
+        return {
+            "kind": self.kind,
+            "labels": sorted(self.labels),
+            "strict": self.strict,
+            "speaker": self.speaker,
+        }
 
 
 PERSON = AnswerType("person", frozenset({"PERSON", "ORG", "NORP"}), False, "who")
@@ -68,6 +74,11 @@ _HEAD_NOUNS: dict[AnswerType, frozenset[str]] = {
 }
 _VAGUE = frozenset("kind sort type form".split())  # "what kind of X" asks about X
 _SAYING = frozenset("say quote word remark tell state describe call".split())
+# Verbs of saying: "What did X say?" is answered by words whose speaker is X.
+SPEECH = frozenset(
+    "say tell state reply respond answer comment remark add acknowledge express hint signal warn note "
+    "stress emphasize emphasise announce declare describe call praise quote".split()
+)
 _AUXILIARIES = frozenset("is are was were do does did will would can could has have had should may".split())
 _MEASURES = frozenset("much many large big high long often".split())
 
@@ -82,6 +93,36 @@ def _asked_noun(doc: Doc, wh: Token) -> Token | None:
                 token = token.head
             return token
     return None
+
+
+def subject_of(token: Token) -> Token | None:
+    """The subject of a verb, looked for up its chain ("remained cautious but *acknowledged*": officials;
+    "expressed confidence, *stating*...": President Trump)."""
+    for _ in range(4):
+        subject = next((c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subject is not None:
+            return subject
+        if token.dep_ not in ("conj", "advcl", "xcomp", "ccomp", "acl") or token.head is token:
+            return None
+        token = token.head
+    return None
+
+
+def _names_someone(token: Token) -> bool:
+    """A speaker is a name or a word for people ("officials"), not "the article" or "the interest"."""
+    people = _HEAD_NOUNS[PERSON]
+    return token.pos_ == "PROPN" or token.lemma_.lower() in people or token.ent_type_ in ("PERSON", "NORP")
+
+
+def _quote(doc: Doc) -> AnswerType:
+    """A quote question; strict when it names who spoke ("What did Ishiba say?")."""
+    for token in doc:
+        if token.lemma_.lower() in SPEECH and token.pos_ == "VERB":
+            subject = subject_of(token)
+            if subject is not None and _names_someone(subject):
+                speaker = doc[subject.left_edge.i : subject.i + 1].text
+                return replace(QUOTE, strict=True, speaker=speaker, missing=f"what {speaker} said")
+    return QUOTE
 
 
 def answer_type(doc: Doc) -> AnswerType:
@@ -111,7 +152,7 @@ def answer_type(doc: Doc) -> AnswerType:
             if word in ("name", "names"):
                 return LIST
             if word == "what" and lemmas & _SAYING:
-                return QUOTE
+                return _quote(doc)
     if words and words[0] == "why":
         return REASON
     if lemmas & {"quote"}:

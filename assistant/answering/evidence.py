@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.answering.answer_types import AnswerType
+from assistant.answering.answer_types import SPEECH, AnswerType, subject_of
 from assistant.answering.language import TextAnalyser
 from assistant.answering.terms import TermMatcher, content_words, word_forms
 from assistant.embeddings import LocalEmbeddings
@@ -50,6 +50,7 @@ class EvidenceUnit:
     end: int
     forms: set[str] = field(default_factory=set, repr=False)
     names: list[tuple[str, str, bool]] = field(default_factory=list)  # (entity, label, after "in"/"at"...)
+    speakers: list[str] = field(default_factory=list)  # who says something in the window
     fillers: list[str] = field(default_factory=list)  # names of the asked type the question doesn't name
     similarity: float = 0.0
     overlap: float = 0.0
@@ -75,6 +76,17 @@ def _locative(entity: Span) -> bool:
     """Is the entity where something is ("held *in Tokyo*")? "involving Japan" names a party, not a place."""
     head = entity.root.head
     return entity.root.dep_ == "pobj" and head.lemma_.lower() in _LOCATIVE
+
+
+def _speakers(span: Span) -> list[str]:
+    """The subjects of the window's verbs of saying ("President Trump ... stating")."""
+    found = []
+    for token in span:
+        if token.lemma_.lower() in SPEECH and token.pos_ == "VERB":
+            subject = subject_of(token)
+            if subject is not None:
+                found.append(span.doc[subject.left_edge.i : subject.i + 1].text)
+    return found
 
 
 def _open_quote(text: str) -> bool:
@@ -118,6 +130,7 @@ class EvidenceRanker:
                     end=start + len(text),
                     forms=word_forms(span),
                     names=[(e.text, e.label_, _locative(e)) for e in span.ents],
+                    speakers=_speakers(span),
                 )
             )
         return units
@@ -172,6 +185,8 @@ class EvidenceRanker:
                     )
                 )
             )
+            if kind.speaker:  # "What did Ishiba say?": words said by Ishiba, not by someone else
+                unit.fillers = [s for s in unit.speakers if self.matcher.named_in(s, kind.speaker)]
             penalty = NO_FILLER_PENALTY if kind.strict and not unit.fillers else 0.0
             unit.score = unit.similarity + OVERLAP_WEIGHT * unit.overlap - penalty
         return sorted(units, key=lambda u: -u.score)
