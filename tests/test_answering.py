@@ -108,6 +108,15 @@ def test_a_typed_question_ranks_first_the_window_with_a_filler_it_does_not_name(
     assert plan.passages[0].chunk_id == "c3"  # the best evidence is passage [1] of the prompt
 
 
+def test_the_filler_that_fits_what_the_question_says_of_it_comes_first(step: AnswerStep) -> None:
+    question = "Which former prime minister is mentioned?"
+    plan, composed, _ = answer(step, question, "Shigeru Ishiba is mentioned [4].")
+    assert plan.kind.described == {"former", "prime", "minister"}
+    assert plan.units[0].fillers == ["Shinzo Abe"]  # not the Ishiba of the same sentence
+    assert composed.outcome == "evidence" and "Shinzo Abe" in composed.text  # the model's Ishiba is withheld
+    assert "Shigeru Ishiba is mentioned" not in composed.text
+
+
 def test_a_supported_answer_is_shown_with_the_window_it_rests_on(step: AnswerStep) -> None:
     _, composed, trace = answer(
         step,

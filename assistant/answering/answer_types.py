@@ -23,6 +23,7 @@ class AnswerType:
     strict: bool = False  # no filler in the documents means they don't say
     missing: str = "that"  # how a partial refusal names what the documents lack: "when", "how much"...
     speaker: str = ""  # "What did Ishiba say?": only words said by Ishiba answer it
+    described: frozenset[str] = frozenset()  # "Which *former prime minister*": what the filler must be
 
     @property
     def locative(self) -> bool:
@@ -108,6 +109,15 @@ def subject_of(token: Token) -> Token | None:
     return None
 
 
+def _description(noun: Token) -> frozenset[str]:
+    """The asked noun and the words that narrow it: "which earlier Japanese *leader*" -> early, japanese,
+    leader; "which former *prime minister*" -> former, prime, minister."""
+    words = [noun, *(c for c in noun.children if c.dep_ in ("amod", "compound", "nmod"))]
+    return frozenset(
+        t.lemma_.lower() for t in words if t.is_alpha and t.lemma_.lower() not in ("other", "which")
+    )
+
+
 def _names_someone(token: Token) -> bool:
     """A speaker is a name or a word for people ("officials"), not "the article" or "the interest"."""
     people = _HEAD_NOUNS[PERSON]
@@ -146,7 +156,8 @@ def answer_type(doc: Doc) -> AnswerType:
                 lemma = noun.lemma_.lower()
                 for kind, nouns in _HEAD_NOUNS.items():
                     if lemma in nouns:
-                        return NAMED if kind is PERSON and word in ("name", "names") else kind
+                        found = NAMED if kind is PERSON and word in ("name", "names") else kind
+                        return replace(found, described=_description(noun))
                 if word == "which" and noun.tag_ in ("NNS", "NNPS"):
                     return LIST
             if word in ("name", "names"):

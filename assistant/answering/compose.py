@@ -70,7 +70,7 @@ def compose(
 ) -> Composed:
     """The final answer from the checked draft and the ranked evidence (``passages`` in prompt order)."""
     quotes = quoted_units(units)
-    fillers = {f for u in units for f in u.fillers}
+    fillers = {f for u in quotes for f in u.fillers}  # the best evidence's: "Which former PM?" -> Abe
     quoted_fillers = any(u.fillers for u in quotes)
     kept = [c for c in checks if c.supported]
     removed = [c.text for c in checks if not c.supported]

@@ -5,6 +5,8 @@ or leaves a quotation open, and with the previous one when it opens on a pronoun
 a highly respected man"), whose subject sits there. Each window is scored by
 
     embedding similarity to the question + 0.5 x share of the question's content words it holds
+    + 0.5 x the share of what the question says of its answer ("which *former prime minister*") that a
+      filler's own noun phrase says ("*former Prime Minister* Shinzo Abe")
     - 0.5 when the question is strictly typed ("Which country...", "When...") and the window holds no
       filler the question doesn't name ("Who...?" is often answered by a common noun: no penalty).
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Span
 
 OVERLAP_WEIGHT = 0.5
+DESCRIPTION_WEIGHT = 0.5
 NO_FILLER_PENALTY = 0.5
 _VECTOR_CACHE = 4096
 _OPEN_QUOTES = ('"', "“", "”")
@@ -50,6 +53,7 @@ class EvidenceUnit:
     end: int
     forms: set[str] = field(default_factory=set, repr=False)
     names: list[tuple[str, str, bool]] = field(default_factory=list)  # (entity, label, after "in"/"at"...)
+    phrases: dict[str, set[str]] = field(default_factory=dict)  # entity -> lemmas of its noun phrase
     speakers: list[str] = field(default_factory=list)  # who says something in the window
     fillers: list[str] = field(default_factory=list)  # names of the asked type the question doesn't name
     similarity: float = 0.0
@@ -76,6 +80,14 @@ def _locative(entity: Span) -> bool:
     """Is the entity where something is ("held *in Tokyo*")? "involving Japan" names a party, not a place."""
     head = entity.root.head
     return entity.root.dep_ == "pobj" and head.lemma_.lower() in _LOCATIVE
+
+
+def _phrase(entity: Span) -> set[str]:
+    """The lemmas of an entity's noun phrase, from its leftmost modifier to its end."""
+    doc = entity.doc
+    return {t.lemma_.lower() for t in doc[entity.root.left_edge.i : entity.end]} | {
+        t.lower_ for t in doc[entity.root.left_edge.i : entity.end]
+    }
 
 
 def _speakers(span: Span) -> list[str]:
@@ -130,6 +142,7 @@ class EvidenceRanker:
                     end=start + len(text),
                     forms=word_forms(span),
                     names=[(e.text, e.label_, _locative(e)) for e in span.ents],
+                    phrases={e.text: _phrase(e) for e in span.ents},
                     speakers=_speakers(span),
                 )
             )
@@ -153,6 +166,13 @@ class EvidenceRanker:
                 while len(self._vectors) > _VECTOR_CACHE:
                     self._vectors.popitem(last=False)
         return np.stack([known[t] for t in texts])
+
+    def _fit(self, kind: AnswerType, phrase: set[str]) -> float:
+        """How much of what the question says of its answer ("former prime minister") the filler's own
+        noun phrase says ("former Prime Minister Shinzo Abe": all of it; "Prime Minister Ishiba": 2 of 3)."""
+        if not kind.described:
+            return 0.0
+        return sum(self.matcher.found(w, phrase) for w in kind.described) / len(kind.described)
 
     def rank(
         self, question: str, kind: AnswerType, passages: Sequence[Passage], query: str | None = None
@@ -188,7 +208,11 @@ class EvidenceRanker:
             if kind.speaker:  # "What did Ishiba say?": words said by Ishiba, not by someone else
                 unit.fillers = [s for s in unit.speakers if self.matcher.named_in(s, kind.speaker)]
             penalty = NO_FILLER_PENALTY if kind.strict and not unit.fillers else 0.0
-            unit.score = unit.similarity + OVERLAP_WEIGHT * unit.overlap - penalty
+            fit = {f: self._fit(kind, unit.phrases.get(f, set())) for f in unit.fillers}
+            fits = max(fit.values(), default=0.0)
+            if fits > 0:  # "former prime minister": Shinzo Abe, not the Ishiba of the same sentence
+                unit.fillers = [f for f in unit.fillers if fit[f] == fits]
+            unit.score = unit.similarity + OVERLAP_WEIGHT * unit.overlap + DESCRIPTION_WEIGHT * fits - penalty
         return sorted(units, key=lambda u: -u.score)
 
 
