@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from importlib import resources
@@ -83,6 +84,10 @@ def assemble_gguf(cache_dir: Path, progress: AssemblyProgress | None = None) -> 
 
 class LlamaCppChatModel(BaseChatModel):
     """A LangChain chat model over ``llama_cpp.Llama``, streaming, one generation at a time.
+
+    A stream is generated on a thread of its own that holds the model's lock, and read from a queue: a
+    reader that stops reading (a closed browser tab, a failed test) cannot keep the lock, so the next
+    question never waits on an abandoned answer (a test run once hung there for good).
 
     llama.cpp reuses the evaluated prefix of the previous prompt, so a fixed system message is only
     processed once. With ``prefix_cache`` the fixed prefixes of several prompts (condense and answer) are
@@ -175,14 +180,28 @@ class LlamaCppChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop)
-        with self.lock:
-            self._reuse_prefix(request)
-            for part in self.llama.create_chat_completion(**request, stream=True):
-                delta = part["choices"][0]["delta"].get("content")
-                if delta:
-                    if run_manager:
-                        run_manager.on_llm_new_token(delta)
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+        pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
+
+        def generate() -> None:  # holds the model only while it generates, never while a reader waits
+            try:
+                with self.lock:
+                    self._reuse_prefix(request)
+                    for part in self.llama.create_chat_completion(**request, stream=True):
+                        delta = part["choices"][0]["delta"].get("content")
+                        if delta:
+                            pieces.put(delta)
+            except BaseException as err:  # handed to the reader, raised there
+                pieces.put(err)
+            finally:
+                pieces.put(None)
+
+        threading.Thread(target=generate, name="llm-stream", daemon=True).start()
+        while (piece := pieces.get()) is not None:
+            if isinstance(piece, BaseException):
+                raise piece
+            if run_manager:
+                run_manager.on_llm_new_token(piece)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
 
 
 def load_embedded(settings: Settings, progress: AssemblyProgress | None = None) -> LlamaCppChatModel:

@@ -164,3 +164,29 @@ def test_answers_are_identical_with_and_without_the_prefix_cache(
     off, on = follow_up_runs["off"], follow_up_runs["on"]
     assert [c["text"] for c in on[:3]] == [c["text"] for c in off[:3]]
     assert "abe" in str(on[0]["text"]).lower() and "safeguard" in str(on[2]["text"]).lower(), on
+
+
+class WordsLlama:
+    """Stands in for ``llama_cpp.Llama``: streams a few words, or answers at once."""
+
+    def create_chat_completion(self, **request: object) -> object:
+        if not request.get("stream"):
+            return {"choices": [{"message": {"content": "Done."}}]}
+        return ({"choices": [{"delta": {"content": w}}]} for w in ("One ", "two ", "three."))
+
+
+def test_an_abandoned_stream_does_not_keep_the_model_from_the_next_question() -> None:
+    import threading
+
+    from langchain_core.messages import HumanMessage
+
+    model = llm.LlamaCppChatModel(llama=WordsLlama())
+    abandoned = model.stream([HumanMessage("first")])
+    assert next(abandoned).text == "One "  # read one word, then never again (a closed tab, a failed test)
+    answered: list[str] = []
+    worker = threading.Thread(target=lambda: answered.append(model.invoke([HumanMessage("next")]).text))
+    worker.start()
+    worker.join(timeout=10)
+    assert answered == ["Done."], "the next question waited for the abandoned answer's lock"
+    assert "".join(c.text for c in model.stream([HumanMessage("again")])) == "One two three."
+    del abandoned
