@@ -246,7 +246,7 @@ def format_evidence(evidence: Evidence, draft: str = "") -> str:
     with its sources."""
     _, quotes = split_quotes(evidence.text)
     parts = [
-        format_draft(draft) if draft.strip() else "",
+        format_draft(draft),  # the typing cursor shows the answer is still being written
         f'<div class="ma-note ma-typing">{escape(EVIDENCE_NOTE)}</div>',
         quotes_html(quotes, evidence.citations),
         sources_html(evidence.citations),
