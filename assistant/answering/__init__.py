@@ -77,8 +77,7 @@ class AnswerStep:
         return EvidencePlan(kind, ordered, units, quoted_units(units))
 
     def finish(self, plan: EvidencePlan, draft: str, question: str, trace: Trace) -> Composed:
-        order = list(range(len(plan.passages)))
-        checks = self.checker.check(draft, plan.passages, question, order)
+        checks = self.checker.check(draft, plan.passages, question)
         trace.record_check(draft, checks)
         composed = compose(plan.kind, draft, checks, plan.units, plan.passages)
         trace.outcome, trace.reason = composed.outcome, composed.reason

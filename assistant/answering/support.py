@@ -73,11 +73,9 @@ class SupportChecker:
         self.analyser = analyser
         self.matcher = matcher
 
-    def check(
-        self, draft: str, passages: Sequence[Passage], question: str, order: Sequence[int]
-    ) -> list[SentenceCheck]:
-        """Check each sentence of ``draft``; ``order`` is the passages' evidence order (best first), the
-        order in which a passage is looked for when the cited one does not carry the sentence."""
+    def check(self, draft: str, passages: Sequence[Passage], question: str) -> list[SentenceCheck]:
+        """Check each sentence of ``draft`` against ``passages`` (in prompt order, best evidence first: the
+        order in which a passage is looked for when the cited one does not carry the sentence)."""
         forms = [word_forms(self.analyser.parse(p.text)) for p in passages]
         texts = [p.text.lower() for p in passages]
         everywhere = set().union(*forms) if forms else set()
@@ -102,7 +100,7 @@ class SupportChecker:
                 text = "\n".join(texts[p] for p in chosen)
                 return [w for w in words if not self.matcher.found(w, pool, text)]
 
-            candidates = ([cited] if cited else []) + [[p] for p in order if [p] != cited]
+            candidates = ([cited] if cited else []) + [[p] for p in range(len(passages)) if [p] != cited]
             verdicts = [(c, lacking(c)) for c in candidates]
             chosen, missing = min(verdicts, key=lambda v: len(v[1]), default=([], words))
             check.missing = missing
