@@ -126,11 +126,9 @@ class EvidenceRanker:
         units = []
         for g, members in enumerate(groups):
             first = sentences[members[0]]
+            # "This includes...": the subject is in the sentence before
             if g > 0 and first[0].pos_ in ("PRON", "DET") and first[0].dep_ in ("nsubj", "nsubjpass"):
-                members = [
-                    *groups[g - 1],
-                    *members,
-                ]  # "This includes...": the subject is in the sentence before
+                members = [*groups[g - 1], *members]
             span = doc[sentences[members[0]].start : sentences[members[-1]].end]
             text = span.text.strip()
             start = span.start_char + (len(span.text) - len(span.text.lstrip()))
