@@ -311,9 +311,8 @@ def test_evidence_is_shown_before_the_model_writes(
     chat, _, status, _ = steps[1]  # the first step after "Answering…" is the evidence alone
     shown = chat[-1]["content"]
     assert shown == fmt.format_evidence(evidence)
-    assert shown.startswith(
-        '<div class="ma-note ma-typing">Evidence found — the answer is being written…</div>'
-    )
+    assert shown.startswith('<span class="ma-typing">▍</span>', 1)  # the cursor: still being written
+    assert '<div class="ma-note ma-typing">Evidence found — the answer is being written…</div>' in shown
     assert '<blockquote class="ma-quote">“' in shown and '<sup class="ma-cite"' in shown
     assert "Sources (" in shown and "meeting-article.md" in shown and "<mark>" in shown
     assert "Evidence found after" in status and "s; the answer is being written" in status
