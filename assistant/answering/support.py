@@ -80,9 +80,9 @@ class SupportChecker:
         texts = [p.text.lower() for p in passages]
         everywhere = set().union(*forms) if forms else set()
         asked = self.analyser.parse(question)
-        given = {
-            w for w in content_words(asked) if self.matcher.found(w, everywhere, "\n".join(texts))
-        } | framing_words(asked)
+        all_text = "\n".join(texts)  # joined once, not once per question word
+        given = {w for w in content_words(asked) if self.matcher.found(w, everywhere, all_text)}
+        given |= framing_words(asked)
         asked_words = {t.lemma_.lower() for t in asked} | {t.lower_ for t in asked}
         checks = []
         for sentence in split_sentences(draft):
