@@ -70,7 +70,9 @@ def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] 
         ("How much will Japan invest?", "amount", True),
         ("how many chip factories will japan build", "amount", True),
         ("Which city hosted the talks?", "place", True),
-        ("Where does energy come into the talks?", "place", False),
+        ("Where does energy come into the talks?", "place", False),  # its verb has a place of its own
+        ("Where will the next trilateral meeting be held?", "place", True),
+        ("where do the two sides stand on tariffs", "place", False),
         ("Who praised whom?", "person", False),
         ("Which earlier Japanese leader is held up as a model?", "person", False),
         ("Give me the names of the senior administration officials.", "name", True),
@@ -237,6 +239,15 @@ def test_the_model_declining_an_untyped_question_is_a_partial_refusal(step: Answ
     _, composed, _ = answer(step, "What is the mood about car sales?", "NOT IN DOCUMENTS")
     assert composed.refused and composed.outcome == "partial"
     assert composed.text.startswith("The documents don't say that.")
+
+
+def test_a_question_naming_what_no_passage_mentions_is_a_partial_refusal(step: AnswerStep) -> None:
+    draft = "The article mentions regional peace and prosperity [2]."  # supported, but not about China
+    plan, composed, _ = answer(step, "What does the article say about China and its leaders?", draft)
+    assert plan.unmentioned == ["China"] and composed.refused and composed.outcome == "partial"
+    assert composed.text.startswith("The documents don't say anything about China. What they do say:")
+    plan, composed, _ = answer(step, "Did anything come up about Seoul?", "Yes, South Korea [4].")
+    assert plan.unmentioned == [] and not composed.refused  # Seoul stands for South Korea (glossary)
 
 
 def test_a_trace_records_the_evidence_and_the_verdicts(step: AnswerStep) -> None:

@@ -28,6 +28,9 @@ from assistant.types import Citation, Passage
 # questions whose prompt changed when four unrelated notes were added).
 PROMPT_MARGIN = 0.3
 
+# Entity labels of names: a question naming one that no passage mentions is not answered by them.
+_NAMES = frozenset("PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW".split())
+
 __all__ = ["AnswerStep", "Composed", "EvidencePlan", "TextAnalyser", "Trace"]
 
 
@@ -39,6 +42,7 @@ class EvidencePlan:
     passages: list[Passage]  # in prompt order: the passage with the best evidence is [1]
     units: list[EvidenceUnit]  # every window, best first, ``passage`` indexing ``passages``
     quotes: list[EvidenceUnit]
+    unmentioned: list[str]  # names the question gives that no passage mentions ("What about China?")
 
     def quote_text(self) -> str:
         return quote_block(self.quotes)
@@ -49,7 +53,7 @@ class EvidencePlan:
 
 class AnswerStep:
     def __init__(self, analyser: TextAnalyser, embeddings: LocalEmbeddings, glossary: Glossary) -> None:
-        matcher = TermMatcher(glossary)
+        self.matcher = matcher = TermMatcher(glossary)
         self.glossary = glossary
         self.analyser = analyser
         self.ranker = EvidenceRanker(analyser, embeddings, matcher)
@@ -61,7 +65,8 @@ class AnswerStep:
     def plan(self, question: str, passages: Sequence[Passage], keep_order: bool = False) -> EvidencePlan:
         """Type the question, rank the evidence, order the passages best evidence first (or, with
         ``keep_order``, as given: a summary reads a document from its opening)."""
-        kind = answer_type(self.analyser.parse(question))
+        parsed = self.analyser.parse(question)
+        kind = answer_type(parsed)
         units = self.ranker.rank(question, kind, passages, self.glossary.expand(question))
         order = list(range(len(passages))) if keep_order else passage_order(units, len(passages))
         if units and not keep_order:  # a passage far behind the best evidence only distracts the model
@@ -74,12 +79,16 @@ class AnswerStep:
         for unit in units:
             unit.passage = position[unit.passage]
         ordered = [passages[i] for i in order]
-        return EvidencePlan(kind, ordered, units, quoted_units(units))
+        said = "\n".join(p.text for p in passages)
+        unmentioned = [
+            e.text for e in parsed.ents if e.label_ in _NAMES and not self.matcher.named_in(e.text, said)
+        ]
+        return EvidencePlan(kind, ordered, units, quoted_units(units), list(dict.fromkeys(unmentioned)))
 
     def finish(self, plan: EvidencePlan, draft: str, question: str, trace: Trace) -> Composed:
         checks = self.checker.check(draft, plan.passages, question)
         trace.record_check(draft, checks)
-        composed = compose(plan.kind, draft, checks, plan.units, plan.passages)
+        composed = compose(plan.kind, draft, checks, plan.units, plan.passages, plan.unmentioned)
         trace.outcome, trace.reason = composed.outcome, composed.reason
         trace.quoted = [plan.units.index(u) for u in composed.quotes if u in plan.units[:6]]
         return composed

@@ -51,7 +51,7 @@ COUNTRY = AnswerType("country", frozenset({"GPE", "NORP"}), True, "which country
 ORGANISATION = AnswerType("organisation", frozenset({"ORG"}), False, "which organisation")
 DATE = AnswerType("date", frozenset({"DATE", "TIME"}), True, "when")
 PLACE = AnswerType("place", frozenset({"GPE", "LOC", "FAC"}), True, "where")
-WHERE = AnswerType("place", frozenset({"GPE", "LOC", "FAC"}), False, "where")  # often figurative
+WHERE = AnswerType("place", frozenset({"GPE", "LOC", "FAC"}), False, "where")  # "Where does X come in?"
 AMOUNT = AnswerType("amount", frozenset({"MONEY", "CARDINAL", "QUANTITY", "PERCENT"}), True, "how much")
 QUOTE = AnswerType("quote")
 REASON = AnswerType("reason", missing="why")
@@ -135,6 +135,14 @@ def _quote(doc: Doc) -> AnswerType:
     return QUOTE
 
 
+def _asks_for_a_place(where: Token) -> bool:
+    """Does this "where" ask for a place? "Where will the meeting be held?" does. "Where does energy come
+    *into the talks*?" and "Where do they stand *on tariffs*?" don't: their verb has a place of its own, so
+    the "where" is figurative; nor does a "where" inside a clause ("a vision for where ties go next")."""
+    verb = where.head
+    return verb.dep_ == "ROOT" and not any(c.dep_ == "prep" for c in verb.children)
+
+
 def answer_type(doc: Doc) -> AnswerType:
     """The answer type of a parsed question."""
     words = [t.lower_ for t in doc]
@@ -147,7 +155,7 @@ def answer_type(doc: Doc) -> AnswerType:
         if word == "when":
             return DATE
         if word == "where":
-            return WHERE
+            return PLACE if _asks_for_a_place(t) else WHERE
         if word in ("who", "whom", "whose"):
             return PERSON
         if word in ("which", "what", "names") or (word == "name" and t.i == 0):

@@ -67,6 +67,7 @@ def compose(
     checks: Sequence[SentenceCheck],
     units: Sequence[EvidenceUnit],
     passages: Sequence[Passage],
+    unmentioned: Sequence[str] = (),
 ) -> Composed:
     """The final answer from the checked draft and the ranked evidence (``passages`` in prompt order)."""
     quotes = quoted_units(units)
@@ -77,8 +78,11 @@ def compose(
     if kind.typed and fillers and kept and not _names_a_filler(kept, fillers):
         removed += [c.text for c in kept]  # "Which country besides X?" answered without a new country
         kept = []
-    reason = None
-    if kind.strict and not quoted_fillers:
+    reason, missing = None, kind.missing
+    if unmentioned:  # "What does the article say about China?": no passage names China
+        kept, outcome, missing = [], "partial", f"anything about {' or '.join(unmentioned)}"
+        reason = f"The question names {', '.join(unmentioned)}; no passage found for it mentions that."
+    elif kind.strict and not quoted_fillers:
         kept, outcome = [], "partial"
         reason = f"The question asks {kind.missing}; no passage found for it holds an answer of that kind."
     elif is_refusal(draft) and not (kind.strict and quoted_fillers):
@@ -94,7 +98,7 @@ def compose(
     lead = {
         "answered": " ".join(_cited(c) for c in kept),
         "evidence": EVIDENCE_LEAD,
-        "partial": f"The documents don't say {kind.missing}. What they do say:",
+        "partial": f"The documents don't say {missing}. What they do say:",
     }[outcome]
     used = sorted({u.passage for u in quotes} | {p for c in kept for p in c.passages})
     quoted = {u.passage: u for u in quotes}

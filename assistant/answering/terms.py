@@ -96,7 +96,8 @@ class TermMatcher:
             p == w or (len(w) >= 4 and (p.startswith(w) or w.startswith(p))) for p in parts for w in words
         ):
             return True  # one part names it: "Trump" names "Donald Trump", "Japan" names "Japanese"
-        return any(_has_phrase(asked, normal(a)) for a in self.glossary.aliases(name))
+        bare = re.sub(r"^the\s+", "", name, flags=re.IGNORECASE)  # "The United States": United States
+        return any(_has_phrase(asked, normal(a)) for a in self.glossary.aliases(bare))
 
 
 def _has_phrase(text: str, phrase: str) -> bool:
