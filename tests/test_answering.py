@@ -119,6 +119,15 @@ def test_the_filler_that_fits_what_the_question_says_of_it_comes_first(step: Ans
     assert "Shigeru Ishiba is mentioned" not in composed.text
 
 
+def test_a_name_is_ranked_by_what_its_own_clause_says(step: AnswerStep) -> None:
+    opening = passage(5, "President Donald Trump is set to engage in a pivotal meeting with Japanese Prime "
+                      "Minister Shigeru Ishiba.")  # fmt: skip
+    question = "Which Japanese PM leaned on his ties with Trump to protect Japan's interests?"
+    plan = step.plan(question, [opening, ARTICLE[0]])
+    assert "Shinzo Abe" in plan.units[0].fillers  # "who utilized his relationship with Trump to safeguard..."
+    assert plan.passages[0].chunk_id == "c0"
+
+
 def test_a_supported_answer_is_shown_with_the_window_it_rests_on(step: AnswerStep) -> None:
     _, composed, trace = answer(
         step,

@@ -54,6 +54,7 @@ class EvidenceUnit:
     forms: set[str] = field(default_factory=set, repr=False)
     names: list[tuple[str, str, bool]] = field(default_factory=list)  # (entity, label, after "in"/"at"...)
     phrases: dict[str, set[str]] = field(default_factory=dict)  # entity -> lemmas of its noun phrase
+    clauses: dict[str, str] = field(default_factory=dict)  # entity -> what the window says of it (relcl)
     speakers: list[str] = field(default_factory=list)  # who says something in the window
     fillers: list[str] = field(default_factory=list)  # names of the asked type the question doesn't name
     similarity: float = 0.0
@@ -88,6 +89,16 @@ def _phrase(entity: Span) -> set[str]:
     return {t.lemma_.lower() for t in doc[entity.root.left_edge.i : entity.end]} | {
         t.lower_ for t in doc[entity.root.left_edge.i : entity.end]
     }
+
+
+def _clause(entity: Span) -> str:
+    """The clause a name carries with it ("Shinzo Abe, *who utilized his relationship with Trump to
+    safeguard Japanese interests*"), or "" when it has none."""
+    doc = entity.doc
+    own = [c for c in entity.root.children if c.dep_ in ("relcl", "acl", "appos")]
+    if not own:
+        return ""
+    return doc[entity.root.left_edge.i : max(c.right_edge.i for c in own) + 1].text
 
 
 def _speakers(span: Span) -> list[str]:
@@ -141,6 +152,7 @@ class EvidenceRanker:
                     forms=word_forms(span),
                     names=[(e.text, e.label_, _locative(e)) for e in span.ents],
                     phrases={e.text: _phrase(e) for e in span.ents},
+                    clauses={e.text: c for e in span.ents if (c := _clause(e))},
                     speakers=_speakers(span),
                 )
             )
@@ -184,6 +196,10 @@ class EvidenceRanker:
         asked = list(dict.fromkeys(content_words(self.analyser.parse(question))))
         vectors = self._encode([query or question, *(u.text for u in units)])
         similarity = vectors[1:] @ vectors[0]
+        clauses = list(dict.fromkeys(c for u in units for c in u.clauses.values())) if kind.typed else []
+        clause_similarity = (
+            dict(zip(clauses, self._encode(clauses) @ vectors[0], strict=True)) if clauses else {}
+        )
         for unit, sim in zip(units, similarity, strict=True):
             text = unit.text.lower()
             unit.similarity = float(sim)
@@ -210,6 +226,9 @@ class EvidenceRanker:
             fits = max(fit.values(), default=0.0)
             if fits > 0:  # "former prime minister": Shinzo Abe, not the Ishiba of the same sentence
                 unit.fillers = [f for f in unit.fillers if fit[f] == fits]
+            if unit.fillers:  # a name's own clause may say what the question asks of it, the window not
+                said = [clause_similarity[unit.clauses[f]] for f in unit.fillers if f in unit.clauses]
+                unit.similarity = max([unit.similarity, *map(float, said)])
             unit.score = unit.similarity + OVERLAP_WEIGHT * unit.overlap + DESCRIPTION_WEIGHT * fits - penalty
         return sorted(units, key=lambda u: -u.score)
 
