@@ -141,6 +141,17 @@ def test_a_supported_answer_is_shown_with_the_window_it_rests_on(step: AnswerSte
     assert trace.sentences[0]["shown"] is True
 
 
+def test_a_supported_sentence_from_a_passage_far_behind_the_best_evidence_is_overruled(
+    step: AnswerStep,
+) -> None:
+    question = "Is there any cooperation planned on weapons hardware and military tech?"
+    draft = "The collaboration will bolster cybersecurity capabilities [2]."  # true of passage 2, not asked
+    plan, composed, _ = answer(step, question, draft)
+    assert plan.passages[0].chunk_id == "c2"  # "...defense equipment and technology cooperation"
+    assert composed.outcome == "evidence" and composed.removed == [draft.replace(" [2]", "")]
+    assert "defense equipment and technology cooperation" in composed.text
+
+
 def test_a_wrong_citation_is_moved_to_the_passage_that_carries_the_sentence(step: AnswerStep) -> None:
     _, composed, _ = answer(
         step,
