@@ -4,8 +4,8 @@ llama.cpp holds ONE KV cache and reuses only the longest common token prefix wit
 follow-up question makes two calls, condense then answer, whose prompts share almost nothing, so each call
 evicts the other's fixed part (system message and worked examples: hundreds of tokens, several seconds on
 a 2-core CPU). ``PrefixCache`` saves the llama.cpp state right after each prompt's fixed prefix (the
-formatted chat up to the start of the last message's text) and restores it when the live KV cache shares
-less with the next prompt than a saved prefix does.
+formatted chat up to the start of the last message's text) and starts every prompt from it: the fixed part
+is read once, and the rest is always read in the same batches (see ``prepare``).
 
 A saved state is the KV cache of its tokens only (about 28 KB per token for the 1.5B model), not the
 logits matrix that ``Llama.save_state`` also copies (up to 311 MB for this vocabulary), so a few prefixes
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 MIN_PREFIX_TOKENS = 32  # shorter fixed prefixes are cheaper to evaluate than to manage
-MIN_GAIN_TOKENS = 16  # restore a saved prefix only if it saves at least this many tokens
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -71,26 +70,29 @@ class PrefixCache:
         self._entries.clear()
 
     def prepare(self, llama: Any, tokens: Sequence[int], prefix_len: int) -> PrefixUse:
-        """Before generating ``tokens``: restore the best saved prefix, save this prompt's prefix.
+        """Before generating ``tokens``: start from this prompt's saved prefix, or compute and save it.
 
-        Leaves the llama's KV cache holding a prefix of ``tokens``, which ``Llama.generate`` reuses.
+        Leaves the llama's KV cache holding exactly the fixed prefix, which ``Llama.generate`` reuses; the
+        rest of the prompt is always read afresh. llama.cpp's numbers depend on how a prompt is split into
+        batches, so reusing a longer stretch (the same question again, the same passage [1] as the last
+        question) changed the model's words at temperature 0: asked twice in a row, 5 of the first 29
+        questions of the question set got a different second answer. With the split always at the end of
+        the fixed prefix, and the prefix always computed alone from the start, the same prompt gets the same
+        answer whatever came before it.
         """
         live = common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
-        best = max(self._entries.values(), key=lambda e: common_prefix(e.tokens, tokens), default=None)
-        restored = False
-        if best is not None:
-            shared = common_prefix(best.tokens, tokens)
-            if shared >= live + MIN_GAIN_TOKENS:
-                self._restore(llama, best)
-                self._entries.move_to_end(best.tokens)
-                live, restored = shared, True
         key = tuple(tokens[:prefix_len])
-        saved = False
-        if key in self._entries:
+        restored = saved = False
+        entry = self._entries.get(key)
+        if entry is not None:
             self._entries.move_to_end(key)
-        elif MIN_PREFIX_TOKENS <= prefix_len < len(tokens) and live <= prefix_len:
-            llama.n_tokens = live  # drop what differs; eval() clears the KV cells past n_tokens
-            llama.eval(list(tokens[live:prefix_len]))
+            if live < prefix_len:
+                self._restore(llama, entry)
+                restored = True
+            llama.n_tokens = live = prefix_len  # nothing past the fixed prefix is reused
+        elif MIN_PREFIX_TOKENS <= prefix_len < len(tokens):
+            llama.n_tokens = 0  # eval() clears the KV cells past n_tokens: the prefix is computed alone
+            llama.eval(list(key))
             if llama.n_tokens == prefix_len and llama.input_ids[:prefix_len].tolist() == list(key):
                 self._add(SavedPrefix(key, _state_bytes(llama)))  # the state holds exactly these tokens
                 saved = True

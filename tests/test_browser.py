@@ -161,6 +161,7 @@ def test_upload_a_document_then_ask_about_it_and_its_html_stays_text(
     page = new_page()
     page.goto(server.url)
     page.get_by_role("tab", name="Documents").click()
+    page.wait_for_selector("#ma-admin")  # shown by the page's load event, as a user sees it
     page.set_input_files("#ma-upload input[type=file]", str(note))
     page.wait_for_selector("#ma-upload >> text=hydrogen-note.txt")
     page.click("#ma-add")
