@@ -70,9 +70,9 @@ def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] 
         ("How much will Japan invest?", "amount", True),
         ("how many chip factories will japan build", "amount", True),
         ("Which city hosted the talks?", "place", True),
-        ("Where does energy come into the talks?", "place", False),  # its verb has a place of its own
-        ("Where will the next trilateral meeting be held?", "place", True),
-        ("where do the two sides stand on tariffs", "place", False),
+        ("Where does energy come into the talks?", "place", False),  # places are often common nouns
+        ("Where do U.S. officials want Japanese investments to go?", "place", False),
+        ("Where did the hydrogen working group meet?", "place", False),  # "on the Kyoto ferry": no entity
         ("Who praised whom?", "person", False),
         ("Which earlier Japanese leader is held up as a model?", "person", False),
         ("Give me the names of the senior administration officials.", "name", True),

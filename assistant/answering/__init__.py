@@ -81,7 +81,11 @@ class AnswerStep:
         ordered = [passages[i] for i in order]
         said = "\n".join(p.text for p in passages)
         unmentioned = [
-            e.text for e in parsed.ents if e.label_ in _NAMES and not self.matcher.named_in(e.text, said)
+            e.text
+            for e in parsed.ents
+            if e.label_ in _NAMES
+            and any(t.pos_ == "PROPN" and t.is_alpha for t in e)  # a name, not "Which\x00"
+            and not self.matcher.named_in(e.text, said)
         ]
         return EvidencePlan(kind, ordered, units, quoted_units(units), list(dict.fromkeys(unmentioned)))
 

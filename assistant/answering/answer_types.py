@@ -135,14 +135,6 @@ def _quote(doc: Doc) -> AnswerType:
     return QUOTE
 
 
-def _asks_for_a_place(where: Token) -> bool:
-    """Does this "where" ask for a place? "Where will the meeting be held?" does. "Where does energy come
-    *into the talks*?" and "Where do they stand *on tariffs*?" don't: their verb has a place of its own, so
-    the "where" is figurative; nor does a "where" inside a clause ("a vision for where ties go next")."""
-    verb = where.head
-    return verb.dep_ == "ROOT" and not any(c.dep_ == "prep" for c in verb.children)
-
-
 def answer_type(doc: Doc) -> AnswerType:
     """The answer type of a parsed question."""
     words = [t.lower_ for t in doc]
@@ -155,7 +147,7 @@ def answer_type(doc: Doc) -> AnswerType:
         if word == "when":
             return DATE
         if word == "where":
-            return PLACE if _asks_for_a_place(t) else WHERE
+            return WHERE
         if word in ("who", "whom", "whose"):
             return PERSON
         if word in ("which", "what", "names") or (word == "name" and t.i == 0):
