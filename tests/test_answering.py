@@ -7,8 +7,8 @@ import pytest
 
 from assistant.answering import AnswerStep, TextAnalyser, Trace
 from assistant.answering.answer_types import answer_type
-from assistant.embeddings import LocalEmbeddings
 from assistant.glossary import Glossary
+from assistant.sentence_encoder import E5Encoder
 from assistant.types import Passage
 from tests.conftest import ROOT
 
@@ -51,8 +51,8 @@ ARTICLE = [
 
 
 @pytest.fixture(scope="module")
-def step(analyser: TextAnalyser, embeddings: LocalEmbeddings) -> AnswerStep:
-    return AnswerStep(analyser, embeddings, Glossary.load(ROOT / "glossary.yaml"))
+def step(analyser: TextAnalyser) -> AnswerStep:
+    return AnswerStep(analyser, E5Encoder(), Glossary.load(ROOT / "glossary.yaml"))
 
 
 def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] = ARTICLE):

@@ -128,6 +128,7 @@ def _factory_with(workspace: Workspace, model: LlamaCppChatModel) -> Any:
     from assistant.glossary import Glossary
     from assistant.prompts import load_prompt
     from assistant.rag import ChainSettings, RagChain
+    from assistant.sentence_encoder import MiniLMEncoder
 
     settings = workspace.settings
     prompts = settings.resolved_prompts_dir()
@@ -136,7 +137,7 @@ def _factory_with(workspace: Workspace, model: LlamaCppChatModel) -> Any:
         return RagChain(
             workspace.assistant.retriever,
             model,
-            AnswerStep(TextAnalyser(), workspace.embeddings, Glossary({})),
+            AnswerStep(TextAnalyser(), MiniLMEncoder(workspace.embeddings), Glossary({})),
             load_prompt(prompts, "answer"),
             load_prompt(prompts, "condense"),
             ChainSettings(top_k=settings.top_k, min_relevance=settings.min_relevance),

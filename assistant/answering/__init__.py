@@ -19,8 +19,8 @@ from assistant.answering.language import TextAnalyser
 from assistant.answering.support import SupportChecker
 from assistant.answering.terms import TermMatcher
 from assistant.answering.trace import Trace
-from assistant.embeddings import LocalEmbeddings
 from assistant.glossary import Glossary
+from assistant.sentence_encoder import SentenceEncoder
 from assistant.types import Citation, Passage
 
 # Passages whose best window scores more than this below the best window are left out of the prompt (on the
@@ -52,15 +52,23 @@ class EvidencePlan:
 
 
 class AnswerStep:
-    def __init__(self, analyser: TextAnalyser, embeddings: LocalEmbeddings, glossary: Glossary) -> None:
+    def __init__(self, analyser: TextAnalyser, encoder: SentenceEncoder, glossary: Glossary) -> None:
         self.matcher = matcher = TermMatcher(glossary)
         self.glossary = glossary
         self.analyser = analyser
-        self.ranker = EvidenceRanker(analyser, embeddings, matcher)
+        self.ranker = EvidenceRanker(analyser, encoder, matcher)
         self.checker = SupportChecker(analyser, matcher)
 
     def warm_up(self) -> None:
         self.analyser.parse("Which country did the leaders name?")
+        self.ranker.encoder.queries(["Which country did the leaders name?"])
+
+    def select(self, question: str, candidates: Sequence[Passage], k: int, query: str) -> list[Passage]:
+        """The ``k`` candidates holding the best evidence for ``question`` (ties keep the retriever's
+        order): a paragraph's embedding averages the sentence that answers with the others around it."""
+        kind = answer_type(self.analyser.parse(question))
+        units = self.ranker.rank(question, kind, candidates, query)
+        return [candidates[i] for i in passage_order(units, len(candidates))[:k]]
 
     def plan(self, question: str, passages: Sequence[Passage], keep_order: bool = False) -> EvidencePlan:
         """Type the question, rank the evidence, order the passages best evidence first (or, with
