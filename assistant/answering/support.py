@@ -20,7 +20,7 @@ from assistant.citations import cited_numbers, split_sentences, strip_markers
 from assistant.types import Passage
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Token
 
 
 @dataclass
@@ -57,15 +57,23 @@ _ATTITUDE = frozenset(
 
 def framing_words(question: Doc) -> set[str]:
     """What an answer may echo from the question though no passage has it: the question's common nouns,
-    adjectives and adverbs, small counting words ("the two sides") and verbs of wanting ("hope", "try").
+    adjectives and adverbs, small counting words ("the two sides"), verbs of wanting ("hope", "try") and
+    what they want ("trying to *build*": a goal, not an event).
     Its event verbs, names and figures are not framing: "Why did Ishiba *turn down* the demand?"
     presupposes an event, and an answer may only state it if a passage does."""
     return {
         t.lemma_.lower()
         for t in question
         if is_content(t)
-        and (t.pos_ in _FRAMING or (t.like_num and t.is_alpha) or t.lemma_.lower() in _ATTITUDE)
+        and (
+            t.pos_ in _FRAMING or (t.like_num and t.is_alpha) or t.lemma_.lower() in _ATTITUDE or _aimed_at(t)
+        )
     }
+
+
+def _aimed_at(token: Token) -> bool:
+    """Is the verb what someone wants or tries to do ("trying to *build*"), a goal and not an event?"""
+    return token.dep_ == "xcomp" and token.head.lemma_.lower() in _ATTITUDE
 
 
 class SupportChecker:
