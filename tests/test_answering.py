@@ -212,6 +212,14 @@ def test_the_question_framing_may_be_echoed_but_not_its_events(step: AnswerStep)
     assert composed.outcome != "answered" and "turn" in trace.sentences[0]["missing"]
 
 
+def test_what_the_question_wants_done_is_framing_not_an_event(step: AnswerStep) -> None:
+    goal = "Ishiba is trying to build a similarly productive partnership with Trump [1]."
+    _, composed, trace = answer(step, "What is Ishiba trying to build with Trump?", goal)
+    assert composed.outcome == "answered", trace.sentences  # "build" is what he tries: a goal
+    _, composed, trace = answer(step, "What did Ishiba build with Trump?", goal)
+    assert composed.outcome != "answered" and "build" in trace.sentences[0]["premise"]
+
+
 def test_glossary_aliases_count_as_the_same_word(step: AnswerStep) -> None:
     _, composed, _ = answer(
         step, "What does Tokyo want?", "Tokyo wants to cultivate a similarly productive partnership [1]."
