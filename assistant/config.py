@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         "so a follow-up question does not re-read the answer prompt's instructions (a few MB each).",
     )
 
+    # --- evaluation --------------------------------------------------------------------------------
+    eval_questions: Path = Field(
+        Path("eval/questions.yaml"),
+        description="The test question set run from the web app's Evaluation tab (thresholds.yaml beside it "
+        "gives the targets); runs are kept in data_dir/eval-runs.",
+    )
+
     # --- web app -----------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, description="Port the web app listens on.")

@@ -370,6 +370,33 @@ def _case_row(c: dict[str, Any]) -> list[str]:
     return [_e(c["id"]), _e(c["category"]), setup + _e(c["question"]), answer, cited, checks]
 
 
+def scores_html(data: dict[str, Any]) -> str:
+    """The headline and the score table against the targets (the web app's Evaluation tab)."""
+    scores = [[_e(m), v, _e(t), "" if p is None else _verdict(p)] for m, v, t, p in score_rows(data)]
+    return (
+        f"<p><b>Gate {_verdict(data['gate']['passed'])}</b> · {_e(data['started_at'])} · "
+        f"{_e(headline(data))}</p>" + _table(["metric", "value", "target", "result"], scores)
+    )
+
+
+def case_html(c: dict[str, Any]) -> str:
+    """One case in full: question, answer with its trace, citations, gold passages, checks."""
+    cells = _case_row(c)
+    gold = "".join(
+        f"<div>{_e(g['source'])}<blockquote>{_e(g['quote'])}</blockquote></div>"
+        for g in c.get("reference_contexts") or []
+    )
+    rows = [
+        ["case", f"{cells[0]} ({cells[1]})"],
+        ["question", cells[2]],
+        ["answer", cells[3]],
+        ["cited passages", cells[4] or "none"],
+        ["gold passages", gold or "none (the question should be refused)"],
+        ["checks and scores", cells[5]],
+    ]
+    return _table(["", ""], rows)
+
+
 def render_html(
     data: dict[str, Any], images: dict[str, str], comparison: list[tuple[str, list[str]]] | None
 ) -> str:

@@ -10,6 +10,7 @@ from assistant.answering import AnswerStep, TextAnalyser
 from assistant.chunking import CHUNKER_VERSION
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings, force_offline
+from assistant.eval_runs import ChatPriority, EvalRuns
 from assistant.glossary import Glossary
 from assistant.ingest import Ingestor
 from assistant.llm import AssemblyProgress, load_chat_model
@@ -82,3 +83,9 @@ def build_assistant(
         )
 
     return Assistant(settings, embeddings, store, ingestor, retriever, make_chain)
+
+
+def build_eval_runs(assistant: Assistant) -> EvalRuns:
+    """Runs of the configured test question set on ``assistant``, kept under ``data_dir/eval-runs``."""
+    settings = assistant.settings
+    return EvalRuns(assistant, settings.eval_questions, settings.data_dir / "eval-runs", ChatPriority())

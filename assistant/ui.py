@@ -17,9 +17,11 @@ import gradio as gr
 from assistant import ui_format as fmt
 from assistant.auth import UserStore
 from assistant.errors import AccessError, AssistantError
+from assistant.eval_runs import ChatPriority, EvalRuns
 from assistant.feedback import FeedbackLog, feedback_path
 from assistant.service import Assistant
 from assistant.types import Answer, Evidence, FileOutcome, IngestReport, Token
+from assistant.ui_eval import EvalHandlers, build_eval_tab
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +105,13 @@ class ChatHandlers:
         assistant: Assistant,
         users: UserStore | None = None,
         warmup: Warmup | None = None,
+        priority: ChatPriority | None = None,
     ) -> None:
         self.assistant = assistant
         self.users = users
         self.warmup = warmup
         self.feedback = FeedbackLog(feedback_path(assistant.settings))
+        self.priority = priority or ChatPriority()  # an evaluation run waits while a question is answered
 
     # --- access --------------------------------------------------------------------------------------
     def is_admin(self, request: gr.Request | None) -> bool:
@@ -142,6 +146,10 @@ class ChatHandlers:
         return self.status(), gr.Timer(active=not done)
 
     # --- chat ----------------------------------------------------------------------------------------
+    def _stream(self, question: str, history: list[dict[str, str]]) -> Iterator[Evidence | Token | Answer]:
+        with self.priority.chatting():
+            yield from self.assistant.stream(question, history)
+
     def respond(
         self, message: str, turns: list[dict[str, Any]] | None, request: gr.Request | None = None
     ) -> Iterator[tuple[list[dict[str, str]], list[dict[str, Any]], str, str]]:
@@ -163,7 +171,7 @@ class ChatHandlers:
         progress = _Progress(started)
         try:
             answer: Answer | None = None
-            for event in self.assistant.stream(question, fmt.plain_history(turns)):
+            for event in self._stream(question, fmt.plain_history(turns)):
                 if isinstance(event, Answer):
                     answer = event
                     continue
@@ -217,7 +225,7 @@ class ChatHandlers:
             previous = fmt.api_history(history) if history else list(session or [])
             draft = ""
             partial: dict[str, Any] = {}  # the evidence, once chosen, goes with every later draft
-            for event in self.assistant.stream(message or "", previous):
+            for event in self._stream(message or "", previous):
                 if isinstance(event, Evidence):
                     partial = fmt.evidence_payload(event)
                     yield {**partial, "done": False}, previous
@@ -383,9 +391,16 @@ def build_ui(
     assistant: Assistant,
     users: UserStore | None = None,
     warmup: Warmup | None = None,
+    runs: EvalRuns | None = None,
 ) -> gr.Blocks:
-    """The page: a Chat tab (streamed answers with sources, feedback) and a Documents tab."""
-    h = ChatHandlers(assistant, users, warmup)
+    """The page: a Chat tab (streamed answers with sources, feedback), a Documents tab and, for admins, an
+    Evaluation tab (``runs``: the test question set's runs; default: the configured set)."""
+    if runs is None:
+        from assistant.factory import build_eval_runs
+
+        runs = build_eval_runs(assistant)
+    h = ChatHandlers(assistant, users, warmup, runs.priority)
+    evals = EvalHandlers(runs, h.feedback, assistant, h.is_admin)
     # One embedded model answers one question at a time: the others wait in Gradio's queue, which shows
     # their place. A model server (llm_backend=openai) can take several at once.
     answer_limit: int | str = 1 if assistant.settings.llm_backend == "embedded" else "default"
@@ -457,6 +472,8 @@ def build_ui(
                         remove_choice = gr.Dropdown(label="Document", choices=[], scale=4)
                         remove_btn = gr.Button("Remove", variant="stop", scale=1)
                     remove_result = gr.Markdown(label="result")
+            quiet: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+            _, eval_outputs = build_eval_tab(evals, quiet)
         with gr.Column(visible=False):  # the /chat API endpoint's own inputs and output
             api_message = gr.Textbox(label="message")
             api_history = gr.JSON(label="history")
@@ -464,7 +481,6 @@ def build_ui(
             api_session = gr.State([])
             api_trigger = gr.Button()
 
-        quiet: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
         chat_io: dict[str, Any] = {
             "inputs": [question, turns],
             "outputs": [chatbot, turns, status, question],
@@ -500,4 +516,5 @@ def build_ui(
         demo.load(
             h.on_load, None, [who, admin_col, reader_note, table, remove_choice, status, timer], **quiet
         )
+        demo.load(evals.on_load, None, eval_outputs, **quiet)
     return demo
