@@ -35,7 +35,8 @@ THREE = """\
   key_facts:
     - [semiconductor]
   reference_contexts:
-    - {source: meeting-article.md, quote: "promote joint ventures in critical technologies such as AI and semiconductors"}
+    - source: meeting-article.md
+      quote: "promote joint ventures in critical technologies such as AI and semiconductors"
   answerable: true
 
 - id: ans-abe-01
@@ -231,9 +232,9 @@ def test_an_admin_runs_reads_compares_and_turns_a_thumbs_down_into_a_case(
     answer = assistant.ask("Which former prime minister is mentioned?")
     cites = [{"number": c.number, "source": c.source, "quote": c.quote} for c in answer.citations]
     h.feedback.record(answer.question, answer.text, "down", cites, comment="wrong PM", user="ada")
-    shown, feedback_id, case_id, question, gold, passages, editor = h.pick_feedback(Select([0, 0]), admin)
+    shown, feedback_id, case_id, question, _, passages, editor = h.pick_feedback(Select([0, 0]), admin)
     assert "wrong PM" in shown and editor.visible is True and case_id.startswith("ans-fb-which-former")
-    gold, passages = h.search("former Prime Minister Shinzo Abe", passages, admin)
+    _, passages = h.search("former Prime Minister Shinzo Abe", passages, admin)
     assert any("Shinzo Abe" in q for _, q in passages)
     pick = next(i for i, (_, q) in enumerate(passages) if "Shinzo Abe" in q)
     saved, _ = h.save(feedback_id, question, "", case_id, "Shinzo Abe.", "abe", pick, passages, admin)
