@@ -189,6 +189,7 @@ def users(tmp_path: Path) -> UserStore:
 
 def handlers(assistant: Assistant, questions: Path, users: UserStore) -> EvalHandlers:
     feedback = FeedbackLog(feedback_path(assistant.settings))
+
     def is_admin(request: Any) -> bool:
         return users.is_admin(getattr(request, "username", None))
 
