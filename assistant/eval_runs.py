@@ -192,7 +192,7 @@ class EvalRuns:
             self.questions,
             seconds,
         )
-        commit = _commit(self.questions.parent)
+        commit = _commit(Path(__file__).resolve().parent)  # the code that answered
         data["commit"] = commit
         data["selection"] = self.status().selection
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

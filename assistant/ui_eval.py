@@ -84,6 +84,8 @@ class EvalHandlers:
 
     @staticmethod
     def _fail(err: Exception) -> str:
+        if isinstance(err, AccessError):  # a refusal for the API caller too, not a message in a page
+            raise gr.Error(str(err), print_exception=False) from None
         if isinstance(err, AssistantError):
             gr.Warning(str(err))
             return f"✗ {err}"
@@ -106,6 +108,13 @@ class EvalHandlers:
             progress_html(self.runs.status()),
             self._feedback_rows(),
         )
+
+    def refresh(self, request: gr.Request | None = None) -> tuple[Any, list[list[str]]]:
+        """On opening the tab: the selections (the last run's failures may be new) and the feedback."""
+        if not self.is_admin(request):
+            return gr.Dropdown(choices=[], value=None), []
+        selections = self.runs.selections()
+        return gr.Dropdown(choices=selections), self._feedback_rows()
 
     # --- running -----------------------------------------------------------------------------------
     def start(self, selection: str | None, request: gr.Request | None = None) -> tuple[str, gr.Timer]:
@@ -299,7 +308,9 @@ def build_eval_tab(h: EvalHandlers, quiet: dict[str, Any]) -> tuple[gr.Tab, list
             "Chat questions go first: the run pauses while one is answered."
         )
         with gr.Row():
-            selection = gr.Dropdown(label="Questions", choices=[], scale=4, elem_id="ma-eval-selection")
+            selection = gr.Dropdown(
+                label="Questions", choices=[], scale=4, allow_custom_value=True, elem_id="ma-eval-selection"
+            )
             run_btn = gr.Button("Run", variant="primary", scale=1, elem_id="ma-eval-run")
             cancel_btn = gr.Button("Cancel", variant="stop", scale=1, elem_id="ma-eval-cancel")
         progress = gr.HTML(elem_id="ma-eval-progress-box")
@@ -344,6 +355,7 @@ def build_eval_tab(h: EvalHandlers, quiet: dict[str, Any]) -> tuple[gr.Tab, list
             save_btn = gr.Button("Add to the question set", variant="primary", elem_id="ma-eval-save")
             saved = gr.Markdown(elem_id="ma-eval-saved")
 
+    tab.select(h.refresh, None, [selection, feedback], **quiet)
     run_btn.click(h.start, [selection], [progress, timer], api_name="eval_start")
     cancel_btn.click(h.cancel, None, [progress], api_name="eval_cancel", queue=False)
     timer.tick(h.tick, None, [progress, timer, run_choice, compare_choice], queue=False, **quiet)

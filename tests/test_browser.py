@@ -244,3 +244,61 @@ def test_real_model_exchange_in_the_browser(
     print(f"\nbrowser: evidence after {evidence:.1f} s, checked answer after {total:.1f} s")
     assert "semiconductor" in text.lower() and "[1]" in text and "Sources (" in text
     assert page.locator("#ma-chat mark").count() >= 1
+
+
+EVAL_SET = ROOT / "tests" / "data" / "three-questions.yaml"
+
+
+def test_evaluation_tab_admin_runs_a_set_and_turns_a_thumbs_down_into_a_case_reader_gets_nothing(
+    start_server: StartServer, new_page: Callable[[], Any], tmp_path: Path
+) -> None:
+    import shutil
+
+    from gradio_client.exceptions import AppError
+
+    questions = tmp_path / "eval" / "questions.yaml"
+    questions.parent.mkdir()
+    shutil.copy(EVAL_SET, questions)
+    shutil.copy(ROOT / "eval" / "thresholds.yaml", questions.parent)
+    users = UserStore(tmp_path / "users.yaml", sleep=lambda s: None)
+    users.add("ann", "admin-password", "admin")
+    users.add("rob", "reader-password", "reader")
+    drafts = ["AI and semiconductors [1].", "Shigeru Ishiba [1].", "NOT IN DOCUMENTS"] * 4
+    server = start_server(users=users, responses=drafts, eval_questions=questions)
+
+    reader = new_page()
+    login(reader, server.url, "rob", "reader-password")
+    reader.wait_for_selector("#ma-who >> text=(reader)")
+    assert reader.get_by_role("tab", name="Evaluation").count() == 0
+    with pytest.raises(AppError, match="Only an admin"):  # nor through the API
+        server.client(auth=("rob", "reader-password")).predict("all", api_name="/eval_start")
+    assert not list((server.assistant.settings.data_dir / "eval-runs").glob("*"))
+
+    admin = new_page()
+    login(admin, server.url, "ann", "admin-password")
+    ask(admin, "Which former prime minister is mentioned?")
+    admin.wait_for_selector("#ma-chat .ma-trace")
+    admin.get_by_role("button", name="Dislike").last.click()
+    admin.wait_for_function("() => document.querySelector('#ma-status').innerText.includes('Thanks')")
+    admin.get_by_role("tab", name="Evaluation").click()
+    admin.locator("#ma-eval-run").click()
+    admin.wait_for_selector('.ma-eval-progress[data-state="done"]', timeout=120_000)
+    admin.wait_for_function(
+        "() => document.querySelector('#ma-eval-scores').innerText.includes('key_fact_accuracy')"
+    )
+    assert "3 cases" in admin.inner_text("#ma-eval-scores")
+    admin.locator('#ma-eval-cases [role="gridcell"]', has_text="ans-abe-01").first.click()
+    admin.wait_for_function("() => document.querySelector('#ma-eval-case').innerText.includes('Shinzo Abe')")
+    shot(admin, "browser-eval-finished")
+
+    admin.locator('#ma-eval-feedback [role="gridcell"]', has_text="Which former prime minister").first.click()
+    admin.wait_for_selector("#ma-eval-editor")
+    admin.locator("#ma-eval-gold").get_by_text("Shinzo Abe").first.click()
+    admin.fill("#ma-eval-reference textarea", "Shinzo Abe.")
+    admin.fill("#ma-eval-facts textarea", "abe")
+    admin.locator("#ma-eval-save").click()
+    admin.wait_for_function("() => document.querySelector('#ma-eval-saved').innerText.includes('Added')")
+    shot(admin, "browser-eval-new-case")
+    added = questions.read_text().split("- id: ")[-1]
+    assert added.startswith("ans-fb-which-former") and "Shinzo Abe" in added and "- abe" in added
+    assert (questions.parent / "questions.yaml.bak").is_file()

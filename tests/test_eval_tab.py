@@ -26,34 +26,7 @@ from assistant.service import Assistant
 from assistant.ui_eval import REFUSE, EvalHandlers
 from tests.conftest import ROOT
 
-THREE = """\
-# a three-case set
-- id: ans-tech-01
-  category: answerable
-  question: Which technologies were named for joint ventures?
-  reference: AI and semiconductors.
-  key_facts:
-    - [semiconductor]
-  reference_contexts:
-    - source: meeting-article.md
-      quote: "promote joint ventures in critical technologies such as AI and semiconductors"
-  answerable: true
-
-- id: ans-abe-01
-  category: answerable
-  question: Which former prime minister is mentioned?
-  reference: Shinzo Abe.
-  key_facts:
-    - [abe]
-  reference_contexts:
-    - {source: meeting-article.md, quote: "former Prime Minister Shinzo Abe"}
-  answerable: true
-
-- id: unans-date-01
-  category: unanswerable
-  question: On what date did the meeting take place?
-  answerable: false
-"""
+THREE = ROOT / "tests" / "data" / "three-questions.yaml"
 DRAFTS = ["AI and semiconductors [1].", "Shigeru Ishiba [1].", "NOT IN DOCUMENTS"]
 
 
@@ -61,7 +34,7 @@ DRAFTS = ["AI and semiconductors [1].", "Shigeru Ishiba [1].", "NOT IN DOCUMENTS
 def questions(tmp_path: Path) -> Path:
     path = tmp_path / "eval" / "questions.yaml"
     path.parent.mkdir()
-    path.write_text(THREE)
+    shutil.copy(THREE, path)
     shutil.copy(ROOT / "eval" / "thresholds.yaml", path.parent / "thresholds.yaml")
     return path
 
@@ -203,11 +176,17 @@ def test_a_reader_gets_neither_the_tab_nor_its_api(
     reader = request_as("rex")
     tab = h.on_load(reader)[0]
     assert tab.visible is False
-    progress, _ = h.start(ALL, reader)
-    assert "Only an admin" in progress and not h.runs.status().running
-    assert "Only an admin" in h.show("any", None, False, reader)[0]
-    saved, _ = h.save("x", "q", REFUSE, "unans-x-01", "", "", None, [], reader)
-    assert "Only an admin" in saved and "unans-x-01" not in questions.read_text()
+    calls = [
+        lambda: h.start(ALL, reader),
+        lambda: h.cancel(reader),
+        lambda: h.show("any", None, False, reader),
+        lambda: h.search("Abe", [], reader),
+        lambda: h.save("x", "q", REFUSE, "unans-x-01", "", "", None, [], reader),
+    ]
+    for call in calls:
+        with pytest.raises(gr.Error, match="Only an admin"):
+            call()
+    assert not h.runs.status().running and "unans-x-01" not in questions.read_text()
     assert h.on_load(request_as("ada"))[0].visible is True
 
 
