@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.answering import TextAnalyser
+from assistant.auth import UserStore
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings
 from assistant.factory import build_assistant
@@ -51,6 +52,15 @@ def seed_corpus(settings: Settings) -> Path:
     settings.corpus_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(SEED, settings.corpus_dir / SEED.name)
     return settings.corpus_dir
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> UserStore:
+    """A users file with an admin (ann) and a reader (rob); no login delays."""
+    store = UserStore(tmp_path / "users.yaml", sleep=lambda s: None)
+    store.add("ann", "admin-password", "admin")
+    store.add("rob", "reader-password", "reader")
+    return store
 
 
 AssistantFactory = Callable[..., Assistant]

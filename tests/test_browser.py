@@ -250,7 +250,7 @@ EVAL_SET = ROOT / "tests" / "data" / "three-questions.yaml"
 
 
 def test_evaluation_tab_admin_runs_a_set_and_turns_a_thumbs_down_into_a_case_reader_gets_nothing(
-    start_server: StartServer, new_page: Callable[[], Any], tmp_path: Path
+    start_server: StartServer, new_page: Callable[[], Any], tmp_path: Path, users: UserStore
 ) -> None:
     import shutil
 
@@ -260,9 +260,6 @@ def test_evaluation_tab_admin_runs_a_set_and_turns_a_thumbs_down_into_a_case_rea
     questions.parent.mkdir()
     shutil.copy(EVAL_SET, questions)
     shutil.copy(ROOT / "eval" / "thresholds.yaml", questions.parent)
-    users = UserStore(tmp_path / "users.yaml", sleep=lambda s: None)
-    users.add("ann", "admin-password", "admin")
-    users.add("rob", "reader-password", "reader")
     drafts = ["AI and semiconductors [1].", "Shigeru Ishiba [1].", "NOT IN DOCUMENTS"] * 4
     server = start_server(users=users, responses=drafts, eval_questions=questions)
 

@@ -152,14 +152,6 @@ def request_as(name: str) -> Any:
     return type("Request", (), {"username": name})()
 
 
-@pytest.fixture
-def users(tmp_path: Path) -> UserStore:
-    store = UserStore(tmp_path / "users.yaml", sleep=lambda s: None)
-    store.add("ada", "a-long-password", "admin")
-    store.add("rex", "a-long-password", "reader")
-    return store
-
-
 def handlers(assistant: Assistant, questions: Path, users: UserStore) -> EvalHandlers:
     feedback = FeedbackLog(feedback_path(assistant.settings))
 
@@ -173,7 +165,7 @@ def test_a_reader_gets_neither_the_tab_nor_its_api(
     answering: Callable[[], Assistant], questions: Path, users: UserStore
 ) -> None:
     h = handlers(answering(), questions, users)
-    reader = request_as("rex")
+    reader = request_as("rob")
     tab = h.on_load(reader)[0]
     assert tab.visible is False
     calls = [
@@ -187,14 +179,14 @@ def test_a_reader_gets_neither_the_tab_nor_its_api(
         with pytest.raises(gr.Error, match="Only an admin"):
             call()
     assert not h.runs.status().running and "unans-x-01" not in questions.read_text()
-    assert h.on_load(request_as("ada"))[0].visible is True
+    assert h.on_load(request_as("ann"))[0].visible is True
 
 
 def test_an_admin_runs_reads_compares_and_turns_a_thumbs_down_into_a_case(
     answering: Callable[[], Assistant], questions: Path, users: UserStore
 ) -> None:
     assistant = answering()
-    h, admin = handlers(assistant, questions, users), request_as("ada")
+    h, admin = handlers(assistant, questions, users), request_as("ann")
     for _ in range(2):  # two runs, to compare
         h.start(ALL, admin)
         assert h.runs.wait(timeout=300).run_id
@@ -211,7 +203,7 @@ def test_an_admin_runs_reads_compares_and_turns_a_thumbs_down_into_a_case(
 
     answer = assistant.ask("Which former prime minister is mentioned?")
     cites = [{"number": c.number, "source": c.source, "quote": c.quote} for c in answer.citations]
-    h.feedback.record(answer.question, answer.text, "down", cites, comment="wrong PM", user="ada")
+    h.feedback.record(answer.question, answer.text, "down", cites, comment="wrong PM", user="ann")
     shown, feedback_id, case_id, question, _, passages, editor = h.pick_feedback(Select([0, 0]), admin)
     assert "wrong PM" in shown and editor.visible is True and case_id.startswith("ans-fb-which-former")
     _, passages = h.search("former Prime Minister Shinzo Abe", passages, admin)

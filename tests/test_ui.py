@@ -526,14 +526,6 @@ def test_upload_without_files_says_so(make_handlers: MakeHandlers) -> None:
     assert "Choose one or more files" in message
 
 
-@pytest.fixture
-def users(tmp_path: Path) -> UserStore:
-    store = UserStore(tmp_path / "users.yaml", sleep=lambda s: None)
-    store.add("ann", "admin-password", "admin")
-    store.add("rob", "reader-password", "reader")
-    return store
-
-
 def test_readers_cannot_upload_or_remove_even_through_the_api(
     make_handlers: MakeHandlers, users: UserStore, tmp_path: Path
 ) -> None:
