@@ -31,3 +31,7 @@ class EvalSetError(AssistantError):
 
 class AccessError(AssistantError):
     """The user is not allowed to do this."""
+
+
+class Preempted(Exception):  # not an AssistantError: background work giving way to a person
+    """Background generation (an evaluation run) stopped so that a chat question goes first."""

@@ -2,7 +2,8 @@
 
 Each run is kept under ``data_dir/eval-runs/<when>-<commit>/`` (``report.json``, ``report.html``, plots), so
 any two runs can be compared later. Chat goes first: before each case the run waits until no chat question
-is being answered (``ChatPriority``), and a question asked during a case waits at most for that case.
+is being answered (``ChatPriority``), and a question asked during a case stops that case's generation
+(the embedded model's ``BACKGROUND`` hook): the case is asked again after the question.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant import eval_report
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, Preempted
 from assistant.evalset import EvalCase, apply_gate, load_eval_set, load_thresholds
 from assistant.evaluation import METRICS, CaseResult, EvalRun, run_case, summarise
+from assistant.llm import BACKGROUND
 from assistant.service import Assistant
 
 ALL = "all"
@@ -46,6 +48,10 @@ class ChatPriority:
                 self._active -= 1
                 self._idle.notify_all()
 
+    def waiting(self) -> bool:
+        """Is a person's question being answered (or waiting to be)?"""
+        return self._active > 0
+
     def wait_idle(self, stop: threading.Event, poll: float = 0.2) -> None:
         with self._idle:
             while self._active and not stop.is_set():
@@ -64,6 +70,7 @@ class RunStatus:
     cancelled: bool = False
     error: str | None = None
     failed_ids: list[str] = field(default_factory=list)
+    preempted: int = 0  # cases cut short by a chat question and asked again
 
 
 def _commit(folder: Path) -> str:
@@ -167,14 +174,21 @@ class EvalRuns:
         began = time.perf_counter()
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         results: list[CaseResult] = []
+        BACKGROUND.set(self.priority.waiting)  # this thread's model calls give way to chat
         try:
             for case in cases:
-                self.priority.wait_idle(self._stop)
-                if self._stop.is_set():
-                    self._update(running=False, cancelled=True, current="")
-                    return
-                self._update(current=case.question)
-                results.append(run_case(self.assistant, case))
+                result = None
+                while result is None:  # a case cut short by a chat question is asked again after it
+                    self.priority.wait_idle(self._stop)
+                    if self._stop.is_set():
+                        self._update(running=False, cancelled=True, current="")
+                        return
+                    self._update(current=case.question)
+                    try:
+                        result = run_case(self.assistant, case)
+                    except Preempted:
+                        self._update(preempted=self.status().preempted + 1)
+                results.append(result)
                 self._update(done=len(results))
             run = EvalRun(results, summarise(results), time.perf_counter() - began, started_at)
             run_id = self._write(run, time.perf_counter() - began)

@@ -11,6 +11,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field
 
 from assistant.config import Settings
-from assistant.errors import ModelError
+from assistant.errors import ModelError, Preempted
 from assistant.prefix_cache import PrefixCache, PrefixUse, common_prefix
 
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -32,6 +33,10 @@ GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 AssemblyProgress = Callable[[int, int], None]  # (bytes written, bytes in all)
+
+# Set by background work (an evaluation run) to a function that says when a person's question is waiting:
+# the embedded model then stops that work's generation (``Preempted``) and frees itself for the question.
+BACKGROUND: ContextVar[Callable[[], bool] | None] = ContextVar("llm_background", default=None)
 
 
 def _part_path(i: int) -> Path:
@@ -166,7 +171,10 @@ class LlamaCppChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request = self._request(messages, stop)
+        yield_to = BACKGROUND.get()
         with self.lock:
+            if yield_to is not None and yield_to():
+                raise Preempted("a chat question goes first")
             self._reuse_prefix(request)
             result = self.llama.create_chat_completion(**request)
         text = result["choices"][0]["message"].get("content") or ""
@@ -181,12 +189,15 @@ class LlamaCppChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop)
         pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
+        yield_to = BACKGROUND.get()  # read here: the generating thread does not share this context
 
         def generate() -> None:  # holds the model only while it generates, never while a reader waits
             try:
                 with self.lock:
                     self._reuse_prefix(request)
                     for part in self.llama.create_chat_completion(**request, stream=True):
+                        if yield_to is not None and yield_to():
+                            raise Preempted("a chat question goes first")
                         delta = part["choices"][0]["delta"].get("content")
                         if delta:
                             pieces.put(delta)

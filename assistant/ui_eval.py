@@ -42,7 +42,8 @@ def progress_html(status: RunStatus) -> str:
             f'<div class="ma-eval-progress" data-state="running">'
             f'<progress max="{status.total}" value="{status.done}"></progress> '
             f"{status.done} of {status.total} ({share:.0%}) · asking: <i>{_e(status.current)}</i>"
-            f"<div>Chat questions go first: the run pauses while one is being answered.</div></div>"
+            f"<div>Chat questions go first: the run pauses while one is being answered"
+            f"{f' ({status.preempted} questions asked again after one)' if status.preempted else ''}.</div></div>"
         )
     if status.error:
         return f'<div class="ma-eval-progress" data-state="error">The run failed: {_e(status.error)}</div>'

@@ -223,3 +223,39 @@ def test_gradio_builds_the_page_with_the_tab(seeded: Assistant, questions: Path)
     demo = build_ui(seeded, runs=runs_for(seeded, questions))
     assert isinstance(demo, gr.Blocks)
     assert "eval_start" in str(demo.config)
+
+
+class SlowLlama:
+    """Stands in for ``llama_cpp.Llama``: streams ten words, a tenth of a second each."""
+
+    def __init__(self) -> None:
+        self.generating = threading.Event()
+
+    def create_chat_completion(self, **request: object) -> object:
+        def words() -> Any:
+            self.generating.set()
+            for word in ("AI ", "and ", "semiconductors ", "[1]. ", *["More "] * 6):
+                time.sleep(0.1)
+                yield {"choices": [{"delta": {"content": word}}]}
+
+        return words() if request.get("stream") else {"choices": [{"message": {"content": "Done."}}]}
+
+
+def test_a_chat_question_stops_the_case_being_generated_which_is_asked_again_after_it(
+    make_assistant: Callable[..., Assistant], seed_corpus: Path, questions: Path
+) -> None:
+    from assistant.llm import LlamaCppChatModel
+
+    llama = SlowLlama()
+    assistant = make_assistant(chat_model=LlamaCppChatModel(llama=llama))
+    assistant.ingest()
+    runs = runs_for(assistant, questions)
+    runs.start(CATEGORY + "answerable")
+    assert llama.generating.wait(60)  # the first case is generating now
+    with runs.priority.chatting():
+        started = time.monotonic()
+        answer = assistant.ask("Which technologies were named for joint ventures?")
+        assert time.monotonic() - started < 5  # it did not wait for the case's ten words
+    status = runs.wait(timeout=120)
+    assert status.preempted >= 1 and status.done == 2 and status.run_id, status
+    assert "semiconductors" in answer.draft

@@ -190,3 +190,25 @@ def test_an_abandoned_stream_does_not_keep_the_model_from_the_next_question() ->
     assert answered == ["Done."], "the next question waited for the abandoned answer's lock"
     assert "".join(c.text for c in model.stream([HumanMessage("again")])) == "One two three."
     del abandoned
+
+
+def test_background_generation_gives_way_when_a_question_waits() -> None:
+    """An evaluation run's generation stops between tokens once a person's question waits (it is asked
+    again afterwards); without one waiting, or for a person's own question, nothing changes."""
+    from langchain_core.messages import HumanMessage
+
+    from assistant.errors import Preempted
+
+    model = llm.LlamaCppChatModel(llama=WordsLlama())
+    waiting = {"now": False}
+    token = llm.BACKGROUND.set(lambda: waiting["now"])
+    try:
+        assert "".join(c.text for c in model.stream([HumanMessage("case")])) == "One two three."
+        waiting["now"] = True
+        with pytest.raises(Preempted):
+            list(model.stream([HumanMessage("case")]))
+        with pytest.raises(Preempted):
+            model.invoke([HumanMessage("case")])
+    finally:
+        llm.BACKGROUND.reset(token)
+    assert "".join(c.text for c in model.stream([HumanMessage("chat")])) == "One two three."
