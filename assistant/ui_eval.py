@@ -38,12 +38,12 @@ def progress_html(status: RunStatus) -> str:
     """A progress bar with the question being asked, or how the last run ended."""
     if status.running:
         share = status.done / status.total if status.total else 0.0
+        again = f" ({status.preempted} cases asked again after one)" if status.preempted else ""
         return (
             f'<div class="ma-eval-progress" data-state="running">'
             f'<progress max="{status.total}" value="{status.done}"></progress> '
             f"{status.done} of {status.total} ({share:.0%}) · asking: <i>{_e(status.current)}</i>"
-            f"<div>Chat questions go first: the run pauses while one is being answered"
-            f"{f' ({status.preempted} questions asked again after one)' if status.preempted else ''}.</div></div>"
+            f"<div>Chat questions go first: the run pauses while one is being answered{again}.</div></div>"
         )
     if status.error:
         return f'<div class="ma-eval-progress" data-state="error">The run failed: {_e(status.error)}</div>'
