@@ -85,6 +85,10 @@ def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] 
         ("Is military cost sharing a problem for Ishiba?", "yesno", False),
         ("Which critical technologies are named?", "list", False),
         ("What is the worry about tariffs?", "open", False),
+        # a wh-word opening a subordinate clause sets the scene, it does not ask
+        ("How did Trump describe the Japanese prime minister when they met?", "open", False),
+        ("How did officials come across when defence budgets came up?", "open", False),
+        ("What did Trump say when he met Ishiba?", "quote", True),
     ],
 )
 def test_the_answer_type_comes_from_the_wh_word_and_the_noun_asked_about(

@@ -82,6 +82,8 @@ SPEECH = frozenset(
 )
 _AUXILIARIES = frozenset("is are was were do does did will would can could has have had should may".split())
 _MEASURES = frozenset("much many large big high long often".split())
+# A wh-word that opens one of these clauses sets the time or place of an event, it does not ask for it.
+_CLAUSES = frozenset({"advcl", "relcl"})
 
 
 def _asked_noun(doc: Doc, wh: Token) -> Token | None:
@@ -142,6 +144,8 @@ def answer_type(doc: Doc) -> AnswerType:
     for t in doc:
         word = t.lower_
         nxt = words[t.i + 1] if t.i + 1 < len(words) else ""
+        if t.i > 0 and t.head.dep_ in _CLAUSES:  # "How did he describe Ishiba *when they met*?"
+            continue
         if word == "how" and nxt in _MEASURES:
             return AMOUNT
         if word == "when":
@@ -162,7 +166,8 @@ def answer_type(doc: Doc) -> AnswerType:
                     return LIST
             if word in ("name", "names"):
                 return LIST
-            if word == "what" and lemmas & _SAYING:
+            # "What did X say?": the wh-phrase is what is said, not "what outcome X says ... secures"
+            if word == "what" and lemmas & _SAYING and (noun or t).head.lemma_.lower() in _SAYING:
                 return _quote(doc)
     if words and words[0] == "why":
         return REASON
