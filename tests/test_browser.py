@@ -235,6 +235,8 @@ def test_real_model_exchange_in_the_browser(
     total = time.monotonic() - started
     text = page.evaluate(LAST_BOT_TEXT)
     shot(page, "browser-real-exchange")
+    page.locator("#ma-chat .ma-sources").last.scroll_into_view_if_needed()
+    page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))  # the README's picture, kept current
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "browser-timings.txt").write_text(
         f"question: {JOINT}\nevidence seen in the browser after {evidence:.1f} s\n"
