@@ -65,7 +65,6 @@ class RunStatus:
     done: int = 0
     total: int = 0
     current: str = ""  # the question being asked
-    started: float = 0.0
     run_id: str | None = None  # set when the report is written
     cancelled: bool = False
     error: str | None = None
@@ -111,8 +110,7 @@ class EvalRuns:
         options = [(f"All questions ({len(cases)})", ALL)]
         latest = self.latest()
         if latest is not None:
-            failed = [c["id"] for c in latest.get("cases", []) if not c.get("passed")]
-            options.append((f"Failures of the last run ({len(failed)})", FAILURES))
+            options.append((f"Failures of the last run ({len(_failed_ids(latest))})", FAILURES))
         for category in dict.fromkeys(c.category for c in cases):
             count = sum(c.category == category for c in cases)
             options.append((f"Category {category} ({count})", CATEGORY + category))
@@ -126,7 +124,7 @@ class EvalRuns:
             latest = self.latest()
             if latest is None:
                 raise AssistantError("There is no earlier run: run all questions first.")
-            failed = {c["id"] for c in latest.get("cases", []) if not c.get("passed")}
+            failed = _failed_ids(latest)
             return [c for c in cases if c.id in failed]
         if selection.startswith(CATEGORY):
             category = selection.removeprefix(CATEGORY)
@@ -147,9 +145,7 @@ class EvalRuns:
             if self._status.running:
                 raise AssistantError("A run is already going; cancel it or wait for it to finish.")
             self._stop.clear()
-            self._status = RunStatus(
-                running=True, selection=selection, total=len(cases), started=time.perf_counter()
-            )
+            self._status = RunStatus(running=True, selection=selection, total=len(cases))
         self._thread = threading.Thread(target=self._run, args=(cases,), name="eval-run", daemon=True)
         self._thread.start()
         return len(cases)
@@ -217,23 +213,25 @@ class EvalRuns:
         return run_id
 
     # --- earlier runs ------------------------------------------------------------------------------
-    def runs(self) -> list[tuple[str, dict[str, Any]]]:
-        """Every kept run, newest first: (run id, its report)."""
+    def _kept(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The kept runs, newest first, each report read only when it is reached."""
         if not self.runs_dir.is_dir():
-            return []
-        found = []
+            return
         for folder in sorted(self.runs_dir.iterdir(), reverse=True):
             path = folder / "report.json"
             if path.is_file():
                 try:
-                    found.append((folder.name, eval_report.load_report(path)))
+                    yield folder.name, eval_report.load_report(path)
                 except AssistantError:
                     continue  # a damaged report is skipped, not fatal
-        return found
+
+    def runs(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every kept run, newest first: (run id, its report)."""
+        return list(self._kept())
 
     def latest(self) -> dict[str, Any] | None:
-        runs = self.runs()
-        return runs[0][1] if runs else None
+        """The newest readable report (the others are not read)."""
+        return next((data for _, data in self._kept()), None)
 
     def report(self, run_id: str) -> dict[str, Any]:
         if not run_id or "/" in run_id or run_id.startswith("."):
@@ -242,6 +240,10 @@ class EvalRuns:
         if not path.is_file():
             raise AssistantError(f"No run named {run_id!r}.")
         return eval_report.load_report(path)
+
+
+def _failed_ids(report: dict[str, Any]) -> set[str]:
+    return {c["id"] for c in report.get("cases", []) if not c.get("passed")}
 
 
 def run_label(run_id: str, data: dict[str, Any]) -> str:
