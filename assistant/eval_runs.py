@@ -206,7 +206,10 @@ class EvalRuns:
         data["commit"] = commit
         data["selection"] = self.status().selection
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        run_id = f"{stamp}-{commit}"
+        run_id, again = f"{stamp}-{commit}", 1
+        while (self.runs_dir / run_id).exists():  # two short runs within one second
+            again += 1
+            run_id = f"{stamp}-{commit}-{again}"
         previous = self.latest()
         comparison = eval_report.compare(previous, data) if previous else None
         eval_report.write_report(data, self.runs_dir / run_id, comparison)
