@@ -89,6 +89,9 @@ def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] 
         ("How did Trump describe the Japanese prime minister when they met?", "open", False),
         ("How did officials come across when defence budgets came up?", "open", False),
         ("What did Trump say when he met Ishiba?", "quote", True),
+        # the saying verb takes a clause: the question asks about that clause, not for words said
+        ("What outcome does the U.S. say the new era of ties is meant to secure?", "open", False),
+        ("What does the piece say the alliance is integral to?", "open", False),
     ],
 )
 def test_the_answer_type_comes_from_the_wh_word_and_the_noun_asked_about(
@@ -265,6 +268,32 @@ def test_a_quote_question_is_answered_only_by_words_of_the_speaker_it_names(step
     plan, composed, _ = answer(step, "What did Ishiba say in reply to Trump?", reply)
     assert plan.kind.speaker == "Ishiba" and not any(u.fillers for u in plan.units)
     assert composed.refused and composed.text.startswith("The documents don't say what Ishiba said.")
+
+
+def test_a_failed_answer_about_what_no_passage_reports_is_a_partial_refusal(step: AnswerStep) -> None:
+    question = "What agreement did the two leaders sign at the end of the meeting?"
+    draft = "The two leaders signed an agreement at the end of the meeting [1]."  # "sign": in no passage
+    _, composed, trace = answer(step, question, draft)
+    assert composed.refused and composed.outcome == "partial", composed
+    assert trace.claim_match is not None and trace.claim_match < 0.55
+    assert composed.text.startswith("The documents don't say that. What they do say:")
+    # a paraphrase the passages don't word the same way is still answered by the evidence it is about
+    question = "What did Abe use to look after Japan's interests?"
+    _, composed, trace = answer(
+        step, question, "Abe leaned on his ties with Trump [1]."
+    )  # "lean": no passage
+    assert composed.outcome == "evidence" and "Shinzo Abe" in composed.text and not composed.refused
+    assert trace.claim_match is not None and trace.claim_match >= 0.55
+
+
+def test_a_failed_answer_to_a_typed_question_without_a_filler_is_a_partial_refusal(step: AnswerStep) -> None:
+    question = (
+        "Where will the next trilateral meeting be held?"  # "involving Japan and South Korea": no place
+    )
+    draft = "The next trilateral meeting will be held in Japan and South Korea [4]."
+    _, composed, _ = answer(step, question, draft)
+    assert composed.refused and composed.outcome == "partial", composed
+    assert composed.text.startswith("The documents don't say where. What they do say:")
 
 
 def test_the_model_declining_an_untyped_question_is_a_partial_refusal(step: AnswerStep) -> None:

@@ -126,6 +126,11 @@ def _names_someone(token: Token) -> bool:
     return token.pos_ == "PROPN" or token.lemma_.lower() in people or token.ent_type_ in ("PERSON", "NORP")
 
 
+def _says_a_clause(verb: Token) -> bool:
+    """Does the verb of saying take a clause ("say *the era is meant to secure*")?"""
+    return any(c.dep_ == "ccomp" for c in verb.children)
+
+
 def _quote(doc: Doc) -> AnswerType:
     """A quote question; strict when it names who spoke ("What did Ishiba say?")."""
     for token in doc:
@@ -166,8 +171,10 @@ def answer_type(doc: Doc) -> AnswerType:
                     return LIST
             if word in ("name", "names"):
                 return LIST
-            # "What did X say?": the wh-phrase is what is said, not "what outcome X says ... secures"
-            if word == "what" and lemmas & _SAYING and (noun or t).head.lemma_.lower() in _SAYING:
+            # "What did X say?": the wh-phrase is what is said; not in "what outcome does X say the new era
+            # is meant to secure?", where the saying verb's clause ("is meant to...") holds the question
+            said = (noun or t).head
+            if word == "what" and said.lemma_.lower() in _SAYING and not _says_a_clause(said):
                 return _quote(doc)
     if words and words[0] == "why":
         return REASON

@@ -5,13 +5,16 @@ Outcomes, decided in code:
   where the evidence has one); under it, the best window of each passage it cites. Those, not the best
   windows overall, are quoted: the model's pick of passage was right more often than the ranking's first
   window (question set, citation precision 0.64 -> 0.73), so the quotes show what the answer rests on.
-- ``evidence``: nothing the model wrote passed, or it said NOT IN DOCUMENTS while the evidence holds a filler
-  of a strictly typed question, or its sentences rest on a passage whose best window trails the best window
-  overall by more than ``ASTRAY_MARGIN`` (it answered from the wrong passage: on the question set, the
-  model was right in every case where the gap was under 0.1, wrong in the two where it was 0.17); the best
-  one or two windows are the answer ("The documents say: ...").
-- ``partial``: a strictly typed question ("When...?", "How much...?") whose evidence holds no filler, or the
-  model found nothing otherwise: what is missing, then what the documents do say. Flagged as refused, with
+- ``evidence``: nothing the model wrote passed, but the evidence answers the question (a typed question: it
+  holds a filler of the asked type; any other: it is about what the model said or what was asked); or the
+  model said NOT IN DOCUMENTS while the evidence holds a filler of a strictly typed question; or its
+  sentences rest on a passage whose best window trails the best window overall by more than
+  ``ASTRAY_MARGIN`` (it answered from the wrong passage: on the question set, the model was right in every
+  case where the gap was under 0.1, wrong in the two where it was 0.17). The best one or two windows are
+  the answer ("The documents say: ...").
+- ``partial``: a strictly typed question ("When...?", "How much...?") whose evidence holds no filler, the
+  model found nothing, or nothing it wrote passed and the evidence does not answer the question either:
+  what is missing, then what the documents do say. Flagged as refused, with
   the reason.
 """
 
@@ -32,6 +35,12 @@ QUOTE_MARGIN = 0.06  # a second quote is shown when its window scores within thi
 # window overall by more than this, the model went astray and the evidence is the answer (question set,
 # offline re-check: key facts 0.828 -> 0.853, citation precision 0.792 -> 0.827; 0.1 did the same less well).
 ASTRAY_MARGIN = 0.15
+# The evidence stands in for a model answer that failed the check only when it is about what the model said or
+# what was asked: the closest window must come this close to one of its sentences or to the question. On the
+# question set (replayed drafts), the 25 answerable questions answered this way came 0.62-0.87 close; "The
+# two leaders signed an agreement" (no passage reports one) 0.46, "...sat in on the meeting alongside the
+# cabinet secretaries" 0.42.
+CLAIM_MATCH = 0.55
 EVIDENCE_LEAD = "The documents say:"
 
 
@@ -75,8 +84,10 @@ def compose(
     units: Sequence[EvidenceUnit],
     passages: Sequence[Passage],
     unmentioned: Sequence[str] = (),
+    claim_match: float | None = None,
 ) -> Composed:
-    """The final answer from the checked draft and the ranked evidence (``passages`` in prompt order)."""
+    """The final answer from the checked draft and the ranked evidence (``passages`` in prompt order).
+    ``claim_match``: how close the evidence comes to the model's sentences when none of them passed."""
     quotes = quoted_units(units)
     fillers = {f for u in quotes for f in u.fillers}  # the best evidence's: "Which former PM?" -> Abe
     quoted_fillers = any(u.fillers for u in quotes)
@@ -100,6 +111,15 @@ def compose(
     elif is_refusal(draft) and not (kind.strict and quoted_fillers):
         kept, outcome = [], "partial"
         reason = "The language model found no answer in the passages, and the evidence holds none either."
+    elif claim_match is not None and kind.typed and not quoted_fillers:
+        kept, outcome = [], "partial"  # "Where will the next meeting be held?": no place in the evidence
+        reason = f"No passage carries the model's answer, and the evidence holds no answer to {kind.missing}."
+    elif claim_match is not None and not kind.typed and claim_match < CLAIM_MATCH:
+        kept, outcome = [], "partial"  # "What agreement did they sign?": the evidence is about other things
+        reason = (
+            f"No passage carries the model's answer, and the evidence is about something else (closest "
+            f"{claim_match:.2f}, needed {CLAIM_MATCH:.2f})."
+        )
     else:
         outcome = "answered" if kept else "evidence"
     best = {}  # each passage's best-ranked window

@@ -188,6 +188,14 @@ class EvidenceRanker:
             return 0.0
         return sum(self.matcher.found(w, phrase) for w in kind.described) / len(kind.described)
 
+    def closeness(self, claims: Sequence[str], units: Sequence[EvidenceUnit]) -> float:
+        """How close the closest of ``units`` comes to any of ``claims`` (the model's sentences), on the
+        evidence scale: is the evidence about what the model said at all?"""
+        if not claims or not units:
+            return 0.0
+        vectors = self._encode([u.text for u in units])
+        return max(float(self.encoder.similarity(v, vectors).max()) for v in self.encoder.queries(claims))
+
     def rank(
         self, question: str, kind: AnswerType, passages: Sequence[Passage], query: str | None = None
     ) -> list[EvidenceUnit]:

@@ -23,6 +23,7 @@ class Trace:
     quoted: list[int] = field(default_factory=list)  # which of ``evidence`` were quoted
     draft: str = ""
     sentences: list[dict[str, Any]] = field(default_factory=list)  # each draft sentence and its verdict
+    claim_match: float | None = None  # how close the evidence came to a draft that failed the check
     outcome: str = ""
     reason: str | None = None
 
@@ -49,6 +50,7 @@ class Trace:
             "quoted": self.quoted,
             "draft": self.draft,
             "sentences": self.sentences,
+            "claim_match": self.claim_match,
             "outcome": self.outcome,
             "reason": self.reason,
         }
