@@ -1,51 +1,108 @@
-"""Does the same question get the same answer? Each single-turn case of the question set is asked once (the
-model's cache holds the previous question), then again at once (the cache holds this very prompt), and with
-``--concurrent N`` N more times at once. The answer texts are compared; the changed cases are listed.
+"""Does the same question get the same answer? The single-turn cases of the question set are asked in four
+runs, and every answer text is compared with the first run's:
 
-    ASSISTANT_DATA_DIR=/tmp/stab .venv/bin/python benchmarks/answer_stability.py [--concurrent 8] [--limit 40]
+1. cold: a fresh process (index built, model loaded) asks each question once, in order;
+2. warm: the same process asks them all again (the runtime's caches now hold earlier prompts);
+3. concurrent: the same process asks them all again, ``--concurrent`` (8) at a time;
+4. crowded: a second index over the corpus plus four small unrelated notes (a dinner menu, a travel note, a
+   Japanese note, a one-line note) answers them once more.
+
+    .venv/bin/python benchmarks/answer_stability.py [--concurrent 8] [--limit 40] [--json stability.json]
+
+Prints one line per run ("N of M answers differ from the cold run") and the cases that changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from assistant.config import Settings
 from assistant.evalset import load_eval_set
 from assistant.factory import build_assistant
+from assistant.service import Assistant
+
+UNRELATED = {
+    "dinner-menu.md": "State dinner menu note: the kitchen will serve Wagyu beef, Alaskan salmon and a yuzu "
+    "dessert. The former chef of the embassy prepared the tasting for the guests on Friday.",
+    "travel-note.md": "Travel note for staff: flights to Washington leave at 9:40 from Haneda. Bring "
+    "passports and the prime minister's delegation badges; hotel check-in is after 3 p.m.",
+    "japanese-note.md": "会議メモ：首相は夕食会の後、記者団に短くコメントした。詳細は後日発表される。",
+    "one-line.md": "Reminder: the press room closes at 6 p.m.",
+}
+
+
+def run(name: str, ask: Callable[[str], str], questions: list[str], workers: int = 1) -> list[str]:
+    started = time.perf_counter()
+    done = 0
+
+    def one(question: str) -> str:
+        nonlocal done
+        text = ask(question)
+        done += 1
+        print(
+            f"\r{name}: {done}/{len(questions)} ({time.perf_counter() - started:.0f} s)",
+            end="",
+            file=sys.stderr,
+        )
+        return text
+
+    with ThreadPoolExecutor(workers) as pool:
+        texts = list(pool.map(one, questions))
+    print(file=sys.stderr)
+    return texts
+
+
+def crowded_assistant(settings: Settings, folder: Path) -> Assistant:
+    corpus = folder / "corpus"
+    shutil.copytree(settings.corpus_dir, corpus)
+    for name, text in UNRELATED.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    crowded = build_assistant(settings.model_copy(update={"corpus_dir": corpus, "data_dir": folder / "data"}))
+    crowded.ingest()
+    return crowded
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrent", type=int, default=0, help="also ask N copies at once")
+    parser.add_argument("--concurrent", type=int, default=8, help="questions asked at once in run 3")
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
     parser.add_argument("--questions", type=Path, default=Path("eval/questions.yaml"))
     parser.add_argument("--json", type=Path, help="write every case's answers here")
     args = parser.parse_args()
-    assistant = build_assistant(Settings())
+    settings = Settings()
+    assistant = build_assistant(settings)
     assistant.ingest()
     assistant.chain  # noqa: B018  (loads the model before the clock starts)
     cases = [c for c in load_eval_set(args.questions) if not c.setup]
     cases = cases[: args.limit] if args.limit else cases
-    rows, started = [], time.perf_counter()
-    for i, case in enumerate(cases, start=1):
-        texts = [assistant.ask(case.question).text, assistant.ask(case.question).text]
-        if args.concurrent:
-            with ThreadPoolExecutor(args.concurrent) as pool:
-                texts += pool.map(lambda q: assistant.ask(q).text, [case.question] * args.concurrent)
-        changed = len(set(texts)) > 1
-        rows.append({"id": case.id, "changed": changed, "answers": sorted(set(texts))})
-        seconds = time.perf_counter() - started
-        verdict = "CHANGED" if changed else "same"
-        print(f"{i}/{len(cases)} {case.id}: {verdict} ({seconds:.0f} s)", file=sys.stderr)
-    changed = [r["id"] for r in rows if r["changed"]]
-    print(f"{len(changed)} of {len(rows)} questions got a different answer when asked again: {changed}")
+    questions = [c.question for c in cases]
+
+    def ask(question: str) -> str:
+        return assistant.ask(question).text
+
+    runs = {"cold": run("cold", ask, questions)}
+    runs["warm"] = run("warm", ask, questions)
+    runs["concurrent"] = run(f"{args.concurrent} at once", ask, questions, args.concurrent)
+    with tempfile.TemporaryDirectory() as folder:
+        crowded = crowded_assistant(settings, Path(folder))
+        runs["crowded"] = run("crowded", lambda q: crowded.ask(q).text, questions)
+    rows = [
+        {"id": c.id, "question": c.question} | {n: texts[i] for n, texts in runs.items()}
+        for i, c in enumerate(cases)
+    ]
+    for name in ("warm", "concurrent", "crowded"):
+        changed = [r["id"] for r in rows if r[name] != r["cold"]]
+        print(f"{name}: {len(changed)} of {len(rows)} answers differ from the cold run {changed}")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":
