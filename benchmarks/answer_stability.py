@@ -29,14 +29,7 @@ from assistant.evalset import load_eval_set
 from assistant.factory import build_assistant
 from assistant.service import Assistant
 
-UNRELATED = {
-    "dinner-menu.md": "State dinner menu note: the kitchen will serve Wagyu beef, Alaskan salmon and a yuzu "
-    "dessert. The former chef of the embassy prepared the tasting for the guests on Friday.",
-    "travel-note.md": "Travel note for staff: flights to Washington leave at 9:40 from Haneda. Bring "
-    "passports and the prime minister's delegation badges; hotel check-in is after 3 p.m.",
-    "japanese-note.md": "会議メモ：首相は夕食会の後、記者団に短くコメントした。詳細は後日発表される。",
-    "one-line.md": "Reminder: the press room closes at 6 p.m.",
-}
+UNRELATED = Path(__file__).resolve().parent.parent / "tests" / "data" / "unrelated-notes"
 
 
 def run(name: str, ask: Callable[[str], str], questions: list[str], workers: int = 1) -> list[str]:
@@ -63,8 +56,8 @@ def run(name: str, ask: Callable[[str], str], questions: list[str], workers: int
 def crowded_assistant(settings: Settings, folder: Path) -> Assistant:
     corpus = folder / "corpus"
     shutil.copytree(settings.corpus_dir, corpus)
-    for name, text in UNRELATED.items():
-        (corpus / name).write_text(text, encoding="utf-8")
+    for note in UNRELATED.glob("*.md"):
+        shutil.copy(note, corpus / note.name)
     crowded = build_assistant(settings.model_copy(update={"corpus_dir": corpus, "data_dir": folder / "data"}))
     crowded.ingest()
     return crowded

@@ -18,20 +18,14 @@ from assistant.evalset import load_eval_set
 from assistant.service import Assistant
 from tests.conftest import ROOT, AssistantFactory
 
-UNRELATED = {
-    "dinner-menu.md": "State dinner menu note: the kitchen will serve Wagyu beef, Alaskan salmon and a yuzu "
-    "dessert. The former chef of the embassy prepared the tasting for the guests on Friday.",
-    "travel-note.md": "Travel note for staff: flights to Washington leave at 9:40 from Haneda. Bring "
-    "passports and the prime minister's delegation badges; hotel check-in is after 3 p.m.",
-    "japanese-note.md": "会議メモ：首相は夕食会の後、記者団に短くコメントした。詳細は後日発表される。",
-    "one-line.md": "Reminder: the press room closes at 6 p.m.",
-}
+# a dinner menu, a travel note, a Japanese note and a one-line note
+UNRELATED = sorted((ROOT / "tests" / "data" / "unrelated-notes").glob("*.md"))
 ABE = "Which former prime minister is mentioned?"
 
 
 def add_unrelated(corpus: Path) -> None:
-    for name, text in UNRELATED.items():
-        (corpus / name).write_text(text, encoding="utf-8")
+    for note in UNRELATED:
+        shutil.copy(note, corpus / note.name)
 
 
 def evidence_of(assistant: Assistant, question: str) -> str | None:
