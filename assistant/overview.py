@@ -33,6 +33,8 @@ _GENERIC = frozenset(
         "cover what this that the two three one few"
     )
 )
+# kinds of document: "the article" picks a document whose title or file name says "article", if one does
+_KINDS = frozenset(terms("article document text report piece story memo note notes readout letter"))
 
 
 _CATALOGUE = re.compile(
@@ -71,13 +73,16 @@ class OverviewPassages:
         self.embeddings = embeddings
 
     def choose(self, question: str, documents: Sequence[DocumentInfo]) -> DocumentInfo | None:
-        """The document the question names (most shared title or file-name words), else the newest."""
+        """The document the question names (most shared title or file-name words; then the kind of
+        document it asks for, "the article"), else the newest."""
         if not documents:
             return None
-        asked = set(terms(question)) - _GENERIC
+        words = set(terms(question))
+        asked, kind = words - _GENERIC, words & _KINDS
 
-        def named(info: DocumentInfo) -> int:
-            return len(asked & set(terms(f"{info.title} {re.sub(r'[._/-]+', ' ', info.source)}")))
+        def named(info: DocumentInfo) -> tuple[int, int]:
+            said = set(terms(f"{info.title} {re.sub(r'[._/-]+', ' ', info.source)}"))
+            return len(asked & said), len(kind & said)
 
         return max(documents, key=lambda info: (named(info), info.added_at, info.source))
 

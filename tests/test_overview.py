@@ -48,6 +48,9 @@ def test_the_named_document_is_chosen_else_the_newest() -> None:
     assert chooser.choose("Summarise it", docs).source == "port-fees-memo.md"
     assert chooser.choose("Summarise the article about Ishiba", docs).source == "meeting-article.md"
     assert chooser.choose("Give me an overview of the budget", docs).source == "budget.pdf"
+    # the kind of document asked for: "the article" is not the newer memo (nor "the memo" the article)
+    assert chooser.choose("Summarise the article in two sentences", docs).source == "meeting-article.md"
+    assert chooser.choose("Summarise the memo", docs).source == "port-fees-memo.md"
     assert chooser.choose("Summarise it", []) is None
 
 
