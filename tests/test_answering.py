@@ -119,7 +119,7 @@ def test_a_typed_question_ranks_first_the_window_with_a_filler_it_does_not_name(
 
 def test_the_filler_that_fits_what_the_question_says_of_it_comes_first(step: AnswerStep) -> None:
     question = "Which former prime minister is mentioned?"
-    plan, composed, _ = answer(step, question, "Shigeru Ishiba is mentioned [4].")
+    plan, composed, _ = answer(step, question, "Ishiba is mentioned [1].")
     assert plan.kind.described == {"former", "prime", "minister"}
     assert plan.units[0].fillers == ["Shinzo Abe"]  # not the Ishiba of the same sentence
     assert composed.outcome == "evidence" and "Shinzo Abe" in composed.text  # the model's Ishiba is withheld
@@ -284,6 +284,13 @@ def test_a_failed_answer_about_what_no_passage_reports_is_a_partial_refusal(step
     )  # "lean": no passage
     assert composed.outcome == "evidence" and "Shinzo Abe" in composed.text and not composed.refused
     assert trace.claim_match is not None and trace.claim_match >= 0.55
+
+
+def test_a_failed_answer_to_a_typed_question_is_replaced_only_by_evidence_about_it(step: AnswerStep) -> None:
+    question = "Which cabinet ministers sat in on the meeting alongside the two leaders?"  # Trump is a filler
+    draft = "The two leaders sat in on the meeting alongside the cabinet ministers [5]."  # "sit": no passage
+    _, composed, trace = answer(step, question, draft)
+    assert composed.refused and composed.outcome == "partial", (composed, trace.claim_match)
 
 
 def test_a_failed_answer_to_a_typed_question_without_a_filler_is_a_partial_refusal(step: AnswerStep) -> None:

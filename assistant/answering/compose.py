@@ -5,8 +5,8 @@ Outcomes, decided in code:
   where the evidence has one); under it, the best window of each passage it cites. Those, not the best
   windows overall, are quoted: the model's pick of passage was right more often than the ranking's first
   window (question set, citation precision 0.64 -> 0.73), so the quotes show what the answer rests on.
-- ``evidence``: nothing the model wrote passed, but the evidence answers the question (a typed question: it
-  holds a filler of the asked type; any other: it is about what the model said or what was asked); or the
+- ``evidence``: nothing the model wrote passed, but the evidence answers the question (it is about what the
+  model said or what was asked, and for a typed question it holds a filler of the asked type); or the
   model said NOT IN DOCUMENTS while the evidence holds a filler of a strictly typed question; or its
   sentences rest on a passage whose best window trails the best window overall by more than
   ``ASTRAY_MARGIN`` (it answered from the wrong passage: on the question set, the model was right in every
@@ -114,7 +114,7 @@ def compose(
     elif claim_match is not None and kind.typed and not quoted_fillers:
         kept, outcome = [], "partial"  # "Where will the next meeting be held?": no place in the evidence
         reason = f"No passage carries the model's answer, and the evidence holds no answer to {kind.missing}."
-    elif claim_match is not None and not kind.typed and claim_match < CLAIM_MATCH:
+    elif claim_match is not None and claim_match < CLAIM_MATCH:
         kept, outcome = [], "partial"  # "What agreement did they sign?": the evidence is about other things
         reason = (
             f"No passage carries the model's answer, and the evidence is about something else (closest "
