@@ -153,7 +153,7 @@ class RagChain:
                 passages = answer.passages = opening
                 best, summary = self.settings.min_relevance, True
             timings["retrieve_s"] = time.perf_counter() - mark
-        if best < self.settings.min_relevance:
+        if best < self.settings.min_relevance and not self.answering.names_topic(standalone, passages):
             yield self._refuse(
                 answer,
                 started,

@@ -92,6 +92,11 @@ def answer(step: AnswerStep, question: str, draft: str, passages: list[Passage] 
         # the saying verb takes a clause: the question asks about that clause, not for words said
         ("What outcome does the U.S. say the new era of ties is meant to secure?", "open", False),
         ("What does the piece say the alliance is integral to?", "open", False),
+        # asked of the documents: yes if a passage names it
+        ("any mention of chips?", "mention", True),
+        ("Is Abe mentioned at all?", "mention", True),
+        ("does canada come up anywhere", "mention", True),
+        ("Is there anything about digital security?", "yesno", False),  # no word of mentioning
     ],
 )
 def test_the_answer_type_comes_from_the_wh_word_and_the_noun_asked_about(
@@ -301,6 +306,36 @@ def test_a_failed_answer_to_a_typed_question_without_a_filler_is_a_partial_refus
     _, composed, _ = answer(step, question, draft)
     assert composed.refused and composed.outcome == "partial", composed
     assert composed.text.startswith("The documents don't say where. What they do say:")
+
+
+@pytest.mark.parametrize(
+    ("question", "topics"),
+    [
+        ("any mention of chips?", ("chips",)),
+        ("Did anything come up about Seoul?", ("Seoul",)),
+        ("Is Abe mentioned at all?", ("Abe",)),
+        ("Does outer space feature anywhere?", ("space",)),
+        ("Does the article mention anything about online security?", ("online security",)),
+    ],
+)
+def test_a_mention_question_asks_about_its_noun_phrases(
+    analyser: TextAnalyser, question: str, topics: tuple[str, ...]
+) -> None:
+    assert answer_type(analyser.parse(question)).topics == topics
+
+
+def test_a_mention_question_is_answered_by_whether_a_passage_names_it(step: AnswerStep) -> None:
+    # the model overlooks the alias; the passage names South Korea, which Seoul stands for (glossary)
+    _, composed, _ = answer(step, "Did anything come up about Seoul?", "NOT IN DOCUMENTS")
+    assert composed.outcome == "evidence" and "South Korea" in composed.text and not composed.refused
+    _, composed, _ = answer(step, "any mention of chips?", "NOT IN DOCUMENTS")
+    assert composed.outcome == "evidence" and "semiconductors" in composed.text
+    _, composed, _ = answer(step, "Is there any mention of Okinawa?", "Yes, Japan is mentioned [1].")
+    assert composed.refused and composed.text.startswith("The documents don't say anything about Okinawa.")
+    # the relevance gate lets a mention question through when a passage names what it asks about
+    assert step.names_topic("any mention of chips?", ARTICLE)
+    assert not step.names_topic("Is there any mention of Okinawa?", ARTICLE)
+    assert not step.names_topic("Which technologies are named?", ARTICLE)  # not a mention question
 
 
 def test_the_model_declining_an_untyped_question_is_a_partial_refusal(step: AnswerStep) -> None:

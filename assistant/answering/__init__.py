@@ -72,6 +72,14 @@ class AnswerStep:
         units = self.ranker.rank(question, kind, candidates, query)
         return [candidates[i] for i in passage_order(units, len(candidates))[:k]]
 
+    def names_topic(self, question: str, passages: Sequence[Passage]) -> bool:
+        """Is ``question`` one of "Is X mentioned?" and does a passage name X? Then the passages are about
+        the question however far their vectors are ("any mention of chips?": semiconductors)."""
+        kind = answer_type(self.analyser.parse(question))
+        if not kind.topics:
+            return False
+        return any(u.fillers for u in self.ranker.rank(question, kind, passages))
+
     def plan(self, question: str, passages: Sequence[Passage], keep_order: bool = False) -> EvidencePlan:
         """Type the question, rank the evidence, order the passages best evidence first (or, with
         ``keep_order``, as given: a summary reads a document from its opening)."""

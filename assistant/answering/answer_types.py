@@ -24,6 +24,7 @@ class AnswerType:
     missing: str = "that"  # how a partial refusal names what the documents lack: "when", "how much"...
     speaker: str = ""  # "What did Ishiba say?": only words said by Ishiba answer it
     described: frozenset[str] = frozenset()  # "Which *former prime minister*": what the filler must be
+    topics: tuple[str, ...] = ()  # "Is *Okinawa* mentioned?": the documents must name one of these
 
     @property
     def locative(self) -> bool:
@@ -40,6 +41,7 @@ class AnswerType:
             "labels": sorted(self.labels),
             "strict": self.strict,
             "speaker": self.speaker,
+            "topics": list(self.topics),
         }
 
 
@@ -53,6 +55,7 @@ DATE = AnswerType("date", frozenset({"DATE", "TIME"}), True, "when")
 PLACE = AnswerType("place", frozenset({"GPE", "LOC", "FAC"}), True, "where")
 WHERE = AnswerType("place", frozenset({"GPE", "LOC", "FAC"}), False, "where")  # "Where does X come in?"
 AMOUNT = AnswerType("amount", frozenset({"MONEY", "CARDINAL", "QUANTITY", "PERCENT"}), True, "how much")
+MENTION = AnswerType("mention", strict=True)  # "Is Abe mentioned?": yes if a passage names him
 QUOTE = AnswerType("quote")
 REASON = AnswerType("reason", missing="why")
 YESNO = AnswerType("yesno")
@@ -142,6 +145,44 @@ def _quote(doc: Doc) -> AnswerType:
     return QUOTE
 
 
+# "Is X mentioned?", "any reference to X?", "Did X come up?", "Does X feature?": asked of the documents.
+_MENTIONING = frozenset("mention reference refer feature appear".split())
+_PHRASAL = frozenset("come bring".split())  # with "up"
+# Words that are not what a mention question asks about ("Does *the article* mention *anything*...?").
+_NOT_TOPICS = frozenset(
+    "article document text piece report story source documents anything something mention reference "
+    "part bit word".split()
+)
+
+
+def _mentioning(token: Token) -> bool:
+    """A word of mentioning that the question is built on ("...when the budgets *came up*" sets a scene)."""
+    lemma = token.lemma_.lower()
+    up = any(c.dep_ == "prt" and c.lower_ == "up" for c in token.children)
+    return (lemma in _MENTIONING or (lemma in _PHRASAL and up)) and token.dep_ not in _CLAUSES
+
+
+def _mention_topics(doc: Doc) -> tuple[str, ...]:
+    """What a question asks whether the documents mention: the noun phrases around its verb (or noun) of
+    mentioning ("any mention *of chips*", "Is *Abe* mentioned", "did *canada* come up"); () if it is no
+    such question."""
+    if not any(_mentioning(t) for t in doc):
+        return ()
+    topics = []
+    for token in doc:
+        lemma = token.lemma_.lower()
+        if token.pos_ not in ("NOUN", "PROPN") or lemma in _NOT_TOPICS or lemma in _MENTIONING:
+            continue
+        head = token.head.lemma_.lower()
+        if token.dep_ in ("compound", "amod") and head not in _MENTIONING:
+            continue  # part of a longer phrase, taken with its head ("outer *space* feature": its own)
+        if token.dep_ not in ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "conj", "appos", "compound"):
+            continue
+        first = min([token.i, *(c.i for c in token.children if c.dep_ in ("compound", "amod"))])
+        topics.append(doc[first : token.i + 1].text)
+    return tuple(dict.fromkeys(topics))
+
+
 def answer_type(doc: Doc) -> AnswerType:
     """The answer type of a parsed question."""
     words = [t.lower_ for t in doc]
@@ -178,6 +219,9 @@ def answer_type(doc: Doc) -> AnswerType:
                 return _quote(doc)
     if words and words[0] == "why":
         return REASON
+    topics = _mention_topics(doc)
+    if topics:
+        return replace(MENTION, topics=topics, missing=f"anything about {' or '.join(topics)}")
     if lemmas & {"quote"}:
         return QUOTE
     if "why" in words:

@@ -181,6 +181,22 @@ class EvidenceRanker:
                     self._vectors.popitem(last=False)
         return np.stack([known[t] for t in texts])
 
+    def _names(self, unit: EvidenceUnit, topic: str) -> bool:
+        """Does the window name ``topic`` ("chips": semiconductors; "the South Koreans": South Korea)? Its
+        head word, a glossary alias of the phrase or of one of its words ("*hacking* defences":
+        cybersecurity), or a name in the window that the phrase names. Not any word of it: "a trade
+        *deal*" is not named by "trade interests"."""
+        text = unit.text.lower()
+        phrase = self.analyser.parse(topic)
+        head = phrase[-1]
+        parts = (topic, *(t.text for t in phrase))
+        aliases = [a for part in parts for a in self.matcher.glossary.aliases(part)]
+        return (
+            any(self.matcher.found(w, unit.forms, text) for w in (head.lemma_.lower(), head.lower_))
+            or any(a.lower() in text for a in aliases)
+            or any(self.matcher.named_in(name, topic) for name, _, _ in unit.names)
+        )
+
     def _fit(self, kind: AnswerType, phrase: set[str]) -> float:
         """How much of what the question says of its answer ("former prime minister") the filler's own
         noun phrase says ("former Prime Minister Shinzo Abe": all of it; "Prime Minister Ishiba": 2 of 3)."""
@@ -235,6 +251,8 @@ class EvidenceRanker:
             )
             if kind.speaker:  # "What did Ishiba say?": words said by Ishiba, not by someone else
                 unit.fillers = [s for s in unit.speakers if self.matcher.named_in(s, kind.speaker)]
+            if kind.topics:  # "Is Okinawa mentioned?": the window names it, or an alias of it
+                unit.fillers = [t for t in kind.topics if self._names(unit, t)]
             penalty = NO_FILLER_PENALTY if kind.strict and not unit.fillers else 0.0
             fit = {f: self._fit(kind, unit.phrases.get(f, set())) for f in unit.fillers}
             fits = max(fit.values(), default=0.0)
