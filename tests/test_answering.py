@@ -289,6 +289,12 @@ def test_a_failed_answer_about_what_no_passage_reports_is_a_partial_refusal(step
     )  # "lean": no passage
     assert composed.outcome == "evidence" and "Shinzo Abe" in composed.text and not composed.refused
     assert trace.claim_match is not None and trace.claim_match >= 0.55
+    # a short sentence scores low against a long window, but one that brings the passage's own words beyond
+    # the question ("AI", "semiconductors") answered from it: "name" alone is missing
+    draft = "The leaders named AI and semiconductors for joint ventures [2]."
+    _, composed, trace = answer(step, "Which technologies were named for joint ventures?", draft)
+    assert composed.outcome == "evidence" and not composed.refused, (composed, trace.claim_match)
+    assert "AI and semiconductors" in composed.text
 
 
 def test_a_failed_answer_to_a_typed_question_is_replaced_only_by_evidence_about_it(step: AnswerStep) -> None:

@@ -32,6 +32,7 @@ class SentenceCheck:
     passages: list[int] = field(default_factory=list)  # the passages that carry it (empty: unsupported)
     missing: list[str] = field(default_factory=list)  # its words that no cited passage has
     premise: list[str] = field(default_factory=list)  # of those, the question's own (its presupposition)
+    added: list[str] = field(default_factory=list)  # its words the question didn't give and a passage has
 
     @property
     def supported(self) -> bool:
@@ -44,6 +45,7 @@ class SentenceCheck:
             "passages": self.passages,
             "missing": self.missing,
             "premise": self.premise,
+            "added": self.added,
         }
 
 
@@ -113,6 +115,7 @@ class SupportChecker:
             chosen, missing = min(verdicts, key=lambda v: len(v[1]), default=([], words))
             check.missing = missing
             check.premise = [w for w in missing if same_word(w, asked_words)]
+            check.added = [w for w in words if w not in missing]
             if not missing and (words or cited):
                 check.passages = list(chosen)
             checks.append(check)
