@@ -18,7 +18,7 @@ from assistant.answering.evidence import EvidenceRanker, EvidenceUnit, passage_o
 from assistant.answering.language import TextAnalyser
 from assistant.answering.support import SupportChecker
 from assistant.answering.terms import TermMatcher
-from assistant.answering.trace import Trace
+from assistant.answering.trace import UNITS_KEPT, Trace
 from assistant.citations import is_refusal
 from assistant.glossary import Glossary
 from assistant.sentence_encoder import SentenceEncoder
@@ -28,7 +28,6 @@ from assistant.types import Citation, Passage
 # question set: citation precision 0.771 -> 0.780 in an offline re-check of the drafts; one fewer of 81
 # questions whose prompt changed when four unrelated notes were added).
 PROMPT_MARGIN = 0.3
-_CLAIM_UNITS = 6  # the windows a failed answer is compared with: the evidence shown in the trace
 
 # Entity labels of names: a question naming one that no passage mentions is not answered by them.
 _NAMES = frozenset("PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW".split())
@@ -112,12 +111,12 @@ class AnswerStep:
         trace.record_check(draft, checks)
         claim_match = None
         if checks and not any(c.supported for c in checks) and not is_refusal(draft):
-            shown = plan.units[:_CLAIM_UNITS]  # about what the model said, or about what was asked
+            shown = plan.units[:UNITS_KEPT]  # about what the model said, or about what was asked
             claim_match = max(
                 self.ranker.closeness([c.text for c in checks], shown), *(u.similarity for u in shown)
             )
             trace.claim_match = round(claim_match, 4)
         composed = compose(plan.kind, draft, checks, plan.units, plan.passages, plan.unmentioned, claim_match)
         trace.outcome, trace.reason = composed.outcome, composed.reason
-        trace.quoted = [plan.units.index(u) for u in composed.quotes if u in plan.units[:6]]
+        trace.quoted = [plan.units.index(u) for u in composed.quotes if u in plan.units[:UNITS_KEPT]]
         return composed

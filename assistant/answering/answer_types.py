@@ -150,8 +150,7 @@ _MENTIONING = frozenset("mention reference refer feature appear".split())
 _PHRASAL = frozenset("come bring".split())  # with "up"
 # Words that are not what a mention question asks about ("Does *the article* mention *anything*...?").
 _NOT_TOPICS = frozenset(
-    "article document text piece report story source documents anything something mention reference "
-    "part bit word".split()
+    "article document text piece report story source documents anything something part bit word".split()
 )
 
 

@@ -11,7 +11,7 @@ from assistant.answering.evidence import EvidenceUnit
 from assistant.answering.support import SentenceCheck
 from assistant.types import Passage
 
-_UNITS_KEPT = 6
+UNITS_KEPT = 6  # the best windows a trace records
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Trace:
             {"number": n, "source": p.source, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
             for n, p in enumerate(passages, start=1)
         ]
-        self.evidence = [u.to_dict() | {"number": u.passage + 1} for u in units[:_UNITS_KEPT]]
+        self.evidence = [u.to_dict() | {"number": u.passage + 1} for u in units[:UNITS_KEPT]]
 
     def record_check(self, draft: str, checks: Sequence[SentenceCheck]) -> None:
         self.draft = draft
