@@ -369,3 +369,30 @@ def test_a_trace_records_the_evidence_and_the_verdicts(step: AnswerStep) -> None
     assert data["passages"][0]["number"] == 1 and data["evidence"][0]["score"] >= data["evidence"][1]["score"]
     assert [s["shown"] for s in data["sentences"]] == [True, False]
     assert data["outcome"] == "answered"
+
+
+OPENING = passage(
+    5,
+    "President Donald Trump is set to engage in a pivotal meeting with Japanese Prime Minister Shigeru Ishiba. "
+    "This high-stakes visit underscores the importance of the U.S.-Japan alliance, which is integral to both "
+    "nations' security and trade interests.",
+)
+
+
+def test_of_two_close_windows_standing_in_for_a_failed_answer_the_one_the_model_cited_is_quoted(
+    step: AnswerStep,
+) -> None:
+    question = "Which earlier Japanese leader is held up as a model for dealing with Trump?"
+    passages = [OPENING, ARTICLE[0]]
+    plan = step.plan(question, passages)
+    assert len(plan.quotes) == 2  # the ranking alone cannot tell them apart: both are shown first
+    abe = next(i for i, p in enumerate(plan.passages) if p.chunk_id == "c0") + 1
+    draft = f"Shigeru Ishiba is held up as a model for dealing with Trump [{abe}]."  # wrong words, right passage
+    _, composed, _ = answer(step, question, draft, passages)
+    assert composed.outcome == "evidence", composed
+    assert "Shinzo Abe" in composed.text and "pivotal meeting" not in composed.text
+    assert [c.chunk_id for c in composed.citations] == ["c0"]
+    # a model citing neither window settles nothing: both stay
+    uncited = "Shigeru Ishiba is held up as a model for dealing with Trump."
+    _, composed, _ = answer(step, question, uncited, passages)
+    assert composed.outcome == "evidence" and len(composed.quotes) == 2, composed
