@@ -68,6 +68,15 @@ def quoted_units(units: Sequence[EvidenceUnit]) -> list[EvidenceUnit]:
     return [best]
 
 
+def pointed_at(quotes: Sequence[EvidenceUnit], checks: Sequence[SentenceCheck]) -> list[EvidenceUnit]:
+    """Of two close windows standing in for a failed answer, the one whose passage the model cited: its
+    words failed the check, but its pick of passage was right ("...held up as a model [2]": the Abe
+    sentence, not the opening one). Both when it cited neither or both."""
+    cited = {p for c in checks for p in c.cited}
+    chosen = [u for u in quotes if u.passage in cited]
+    return chosen if len(chosen) == 1 else list(quotes)
+
+
 def quote_block(units: Sequence[EvidenceUnit]) -> str:
     """The quotes as Markdown block quotes, each with its passage number."""
     return "\n\n".join(f'> "{" ".join(u.text.split())}" [{u.passage + 1}]' for u in units)
@@ -132,6 +141,8 @@ def compose(
         best.setdefault(unit.passage, unit)
     if kept:  # quote what the answer rests on: the best window of each passage its sentences cite
         quotes = [best[p] for p in dict.fromkeys(p for c in kept for p in c.passages) if p in best]
+    elif outcome == "evidence" and len(quotes) > 1:
+        quotes = pointed_at(quotes, checks)
     lead = {
         "answered": " ".join(_cited(c) for c in kept),
         "evidence": EVIDENCE_LEAD,
