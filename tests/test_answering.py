@@ -373,8 +373,8 @@ def test_a_trace_records_the_evidence_and_the_verdicts(step: AnswerStep) -> None
 
 OPENING = passage(
     5,
-    "President Donald Trump is set to engage in a pivotal meeting with Japanese Prime Minister Shigeru Ishiba. "
-    "This high-stakes visit underscores the importance of the U.S.-Japan alliance, which is integral to both "
+    "President Donald Trump is set to engage in a pivotal meeting with Japanese Prime Minister Shigeru "
+    "Ishiba. This high-stakes visit underscores the importance of the U.S.-Japan alliance, which is integral to both "
     "nations' security and trade interests.",
 )
 
@@ -387,7 +387,8 @@ def test_of_two_close_windows_standing_in_for_a_failed_answer_the_one_the_model_
     plan = step.plan(question, passages)
     assert len(plan.quotes) == 2  # the ranking alone cannot tell them apart: both are shown first
     abe = next(i for i, p in enumerate(plan.passages) if p.chunk_id == "c0") + 1
-    draft = f"Shigeru Ishiba is held up as a model for dealing with Trump [{abe}]."  # wrong words, right passage
+    # wrong words, right passage
+    draft = f"Shigeru Ishiba is held up as a model for dealing with Trump [{abe}]."
     _, composed, _ = answer(step, question, draft, passages)
     assert composed.outcome == "evidence", composed
     assert "Shinzo Abe" in composed.text and "pivotal meeting" not in composed.text
