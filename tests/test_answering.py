@@ -374,8 +374,8 @@ def test_a_trace_records_the_evidence_and_the_verdicts(step: AnswerStep) -> None
 OPENING = passage(
     5,
     "President Donald Trump is set to engage in a pivotal meeting with Japanese Prime Minister Shigeru "
-    "Ishiba. This high-stakes visit underscores the importance of the U.S.-Japan alliance, which is integral to both "
-    "nations' security and trade interests.",
+    "Ishiba. This high-stakes visit underscores the importance of the U.S.-Japan alliance, which is "
+    "integral to both nations' security and trade interests.",
 )
 
 
