@@ -397,3 +397,48 @@ def test_of_two_close_windows_standing_in_for_a_failed_answer_the_one_the_model_
     uncited = "Shigeru Ishiba is held up as a model for dealing with Trump."
     _, composed, _ = answer(step, question, uncited, passages)
     assert composed.outcome == "evidence" and len(composed.quotes) == 2, composed
+
+
+DETERRENCE = passage(
+    6,
+    "At the forefront of discussions is the enhancement of military cooperation to effectively deter "
+    "regional threats.",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "events"),
+    [
+        ("Why did Ishiba bring a gift for Trump?", [("bring", "gift")]),
+        # sloppy, and parsed no better: the same thing
+        ("why did ishiba turn down trumps cost sharing demand", [("turn", "demand")]),
+        ("Why are the two countries stepping up military cooperation?", [("step", "cooperation")]),
+        # the verbs it runs on into, not those of its subordinate clauses
+        ("Why do the sides keep negotiating where forces are positioned?", [("keep", ""), ("negotiate", "")]),
+    ],
+)
+def test_a_why_question_says_what_happened(analyser: TextAnalyser, question: str, events: list) -> None:
+    assert sorted(answer_type(analyser.parse(question)).events) == sorted(events)
+
+
+def test_a_why_question_about_an_event_no_passage_reports_is_a_partial_refusal(step: AnswerStep) -> None:
+    question = "Why did Ishiba bring a gift for Trump?"
+    _, composed, trace = answer(step, question, "Ishiba brought a gift for Trump [5].")
+    assert composed.refused and composed.outcome == "partial", composed
+    assert composed.text.startswith("The documents don't say why.") and "bring" in (trace.reason or "")
+    # the same echo of the question's verb, about a thing the passages name: they word the event otherwise
+    question = "Why are the two countries stepping up military cooperation?"
+    passages = [*ARTICLE, DETERRENCE]
+    draft = "The two countries step up military cooperation to effectively deter regional threats [6]."
+    _, composed, trace = answer(step, question, draft, passages)
+    assert not composed.refused and "deter regional threats" in composed.text, (composed, trace.reason)
+
+
+def test_who_else_is_not_answered_by_the_people_the_question_names(step: AnswerStep) -> None:
+    question = "who else was in the room with trump and ishiba"
+    passages = [OPENING, ARTICLE[4]]
+    plan = step.plan(question, passages)
+    quote = next(i for i, p in enumerate(plan.passages) if p.chunk_id == "c4") + 1
+    draft = f"Trump and Ishiba were in the room with Trump [{quote}]."
+    _, composed, _ = answer(step, question, draft, passages)
+    assert composed.refused and composed.text.startswith("The documents don't say who."), composed
