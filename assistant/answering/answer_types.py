@@ -25,6 +25,8 @@ class AnswerType:
     speaker: str = ""  # "What did Ishiba say?": only words said by Ishiba answer it
     described: frozenset[str] = frozenset()  # "Which *former prime minister*": what the filler must be
     topics: tuple[str, ...] = ()  # "Is *Okinawa* mentioned?": the documents must name one of these
+    # "Why did Ishiba *bring* a *gift*?": what a reason presupposes happened, as (verb, its object or "")
+    events: tuple[tuple[str, str], ...] = ()
 
     @property
     def locative(self) -> bool:
@@ -42,6 +44,7 @@ class AnswerType:
             "strict": self.strict,
             "speaker": self.speaker,
             "topics": list(self.topics),
+            "events": [list(e) for e in self.events],
         }
 
 
@@ -182,10 +185,36 @@ def _mention_topics(doc: Doc) -> tuple[str, ...]:
     return tuple(dict.fromkeys(topics))
 
 
+def _thing(verb: Token) -> str:
+    """The lemma of the common noun a verb's object phrase is about ("bring *a gift*", "turn down trumps
+    cost sharing *demand*": a sloppy question parses no better), or "" when it has none."""
+    for child in verb.children:
+        if child.dep_ == "dobj":
+            nouns = [t for t in child.subtree if t.pos_ == "NOUN"]
+            return (nouns[-1] if nouns else child).lemma_.lower()
+    return ""
+
+
+def _events(doc: Doc) -> tuple[tuple[str, str], ...]:
+    """What a why-question says happened: its main verb and the verbs it runs on into, each with its direct
+    object ("why did Ishiba *turn down* the *demand*", "why do they keep *negotiating*"), not the verbs of
+    its subordinate clauses ("...where forces *are positioned*")."""
+    todo = [t for t in doc if t.dep_ == "ROOT"]
+    found = []
+    while todo:
+        token = todo.pop()
+        if token.pos_ == "VERB":
+            found.append((token.lemma_.lower(), _thing(token)))
+        todo += [c for c in token.children if c.dep_ in ("xcomp", "conj") and c.pos_ == "VERB"]
+    return tuple(found)
+
+
 def answer_type(doc: Doc) -> AnswerType:
     """The answer type of a parsed question."""
     words = [t.lower_ for t in doc]
     lemmas = {t.lemma_.lower() for t in doc}
+    if words and words[0] == "why":  # "Why do they keep negotiating where forces are positioned?"
+        return replace(REASON, events=_events(doc))
     for t in doc:
         word = t.lower_
         nxt = words[t.i + 1] if t.i + 1 < len(words) else ""
@@ -216,15 +245,13 @@ def answer_type(doc: Doc) -> AnswerType:
             said = (noun or t).head
             if word == "what" and said.lemma_.lower() in _SAYING and not _says_a_clause(said):
                 return _quote(doc)
-    if words and words[0] == "why":
-        return REASON
     topics = _mention_topics(doc)
     if topics:
         return replace(MENTION, topics=topics, missing=f"anything about {' or '.join(topics)}")
     if lemmas & {"quote"}:
         return QUOTE
     if "why" in words:
-        return REASON
+        return replace(REASON, events=_events(doc))
     if words and words[0] in _AUXILIARIES:
         return YESNO
     return OPEN

@@ -15,9 +15,11 @@ Outcomes, decided in code:
   one of them: its words failed, its pick of passage did not (replayed drafts: citation precision 0.867 ->
   0.900, five answers lost a wrong second quote, none a key fact).
 - ``partial``: a strictly typed question ("When...?", "How much...?") whose evidence holds no filler, the
-  model found nothing, or nothing it wrote passed and the evidence does not answer the question either:
-  what is missing, then what the documents do say. Flagged as refused, with
-  the reason.
+  model found nothing, or nothing it wrote passed and the evidence does not answer the question either
+  (for a typed question: the window standing in holds no filler, "who else was in the room?"), or a
+  why-question presupposes an event that the model restated with a verb no passage has, about a thing no
+  passage names ("Why did Ishiba bring a gift?"): what is missing, then what the documents do say.
+  Flagged as refused, with the reason.
 """
 
 from __future__ import annotations
@@ -79,6 +81,15 @@ def pointed_at(quotes: Sequence[EvidenceUnit], checks: Sequence[SentenceCheck]) 
     return chosen if len(chosen) == 1 else list(quotes)
 
 
+def unreported(kind: AnswerType, checks: Sequence[SentenceCheck], units: Sequence[EvidenceUnit]) -> list[str]:
+    """The events a why-question presupposes that the model restated with a verb no passage has, about a
+    thing no passage names ("why did Ishiba *bring* a *gift*"; not "why are they *stepping up* military
+    *cooperation*", which the passages word otherwise)."""
+    echoed = {w for c in checks if not c.supported for w in c.premise}
+    named = set().union(*(u.forms for u in units)) if units else set()
+    return [verb for verb, thing in kind.events if verb in echoed and thing not in named]
+
+
 def quote_block(units: Sequence[EvidenceUnit]) -> str:
     """The quotes as Markdown block quotes, each with its passage number."""
     return "\n\n".join(f'> "{" ".join(u.text.split())}" [{u.passage + 1}]' for u in units)
@@ -106,7 +117,6 @@ def compose(
     restates = not any(c.added for c in checks)
     quotes = quoted_units(units)
     fillers = {f for u in quotes for f in u.fillers}  # the best evidence's: "Which former PM?" -> Abe
-    quoted_fillers = any(u.fillers for u in quotes)
     kept = [c for c in checks if c.supported]
     removed = [c.text for c in checks if not c.supported]
     if kind.typed and fillers and kept and not _names_a_filler(kept, fillers):
@@ -117,17 +127,24 @@ def compose(
         if units[0].score - best_kept > ASTRAY_MARGIN:
             removed += [c.text for c in kept]
             kept = []
+    if not kept:  # the evidence stands in: of two close windows, the one the model cited
+        quotes = pointed_at(quotes, checks)
+    quoted_fillers = any(u.fillers for u in quotes)
+    presumed = unreported(kind, checks, units)
     reason, missing = None, kind.missing
     if unmentioned:  # "What does the article say about China?": no passage names China
         kept, outcome, missing = [], "partial", f"anything about {' or '.join(unmentioned)}"
         reason = f"The question names {', '.join(unmentioned)}; no passage found for it mentions that."
+    elif presumed:  # "Why did Ishiba bring a gift?": the model could only restate an event no passage reports
+        kept, outcome = [], "partial"
+        reason = f"The question asks why something happened ({', '.join(presumed)}); no passage reports it."
     elif kind.strict and not quoted_fillers:
         kept, outcome = [], "partial"
         reason = f"The question asks {kind.missing}; no passage found for it holds an answer of that kind."
     elif is_refusal(draft) and not (kind.strict and quoted_fillers):
         kept, outcome = [], "partial"
         reason = "The language model found no answer in the passages, and the evidence holds none either."
-    elif claim_match is not None and kind.typed and not quoted_fillers:
+    elif not kept and kind.typed and not quoted_fillers and not is_refusal(draft):
         kept, outcome = [], "partial"  # "Where will the next meeting be held?": no place in the evidence
         reason = f"No passage carries the model's answer, and the evidence holds no answer to {kind.missing}."
     elif claim_match is not None and restates and claim_match < CLAIM_MATCH:
@@ -143,8 +160,6 @@ def compose(
         best.setdefault(unit.passage, unit)
     if kept:  # quote what the answer rests on: the best window of each passage its sentences cite
         quotes = [best[p] for p in dict.fromkeys(p for c in kept for p in c.passages) if p in best]
-    elif outcome == "evidence" and len(quotes) > 1:
-        quotes = pointed_at(quotes, checks)
     lead = {
         "answered": " ".join(_cited(c) for c in kept),
         "evidence": EVIDENCE_LEAD,
