@@ -426,6 +426,9 @@ def test_a_why_question_about_an_event_no_passage_reports_is_a_partial_refusal(s
     _, composed, trace = answer(step, question, "Ishiba brought a gift for Trump [5].")
     assert composed.refused and composed.outcome == "partial", composed
     assert composed.text.startswith("The documents don't say why.") and "bring" in (trace.reason or "")
+    # a verb with no object: the verb alone says what happened
+    _, composed, trace = answer(step, "Why did Ishiba apologise to Trump?", "Ishiba apologised to Trump [5].")
+    assert composed.refused and "apologise" in (trace.reason or ""), composed
     # the same echo of the question's verb, about a thing the passages name: they word the event otherwise
     question = "Why are the two countries stepping up military cooperation?"
     passages = [*ARTICLE, DETERRENCE]

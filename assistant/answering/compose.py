@@ -87,7 +87,7 @@ def unreported(kind: AnswerType, checks: Sequence[SentenceCheck], units: Sequenc
     *cooperation*", which the passages word otherwise)."""
     echoed = {w for c in checks if not c.supported for w in c.premise}
     named = set().union(*(u.forms for u in units)) if units else set()
-    return [verb for verb, thing in kind.events if verb in echoed and thing not in named]
+    return [verb for verb, thing in kind.events if verb in echoed and (not thing or thing not in named)]
 
 
 def quote_block(units: Sequence[EvidenceUnit]) -> str:
