@@ -16,6 +16,7 @@ import numpy as np
 
 from assistant.embeddings import LocalEmbeddings
 from assistant.glossary import Glossary
+from assistant.japanese import ANALYSER, has_japanese
 from assistant.store import ChunkStore, to_passage
 from assistant.types import Passage
 
@@ -121,12 +122,36 @@ def _stem(word: str) -> str | None:
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased word stems without stop words (a deliberately small stemmer)."""
+    """Lower-cased word stems without stop words (a deliberately small stemmer).
+
+    A run of Japanese is cut into its words by a morphological analyser; text without Japanese never
+    loads it, and its words come out exactly as they always did.
+    """
     stems = _STEMS
+    japanese = has_japanese(text)
     out = []
     for word in _TOKEN.findall(text.lower()):
+        if japanese and has_japanese(word):
+            out.extend(_japanese_terms(word))
+            continue
         stem = stems[word] if word in stems else _stem(word)
         if stem is not None:
+            out.append(stem)
+    return out
+
+
+def _japanese_terms(run: str) -> list[str]:
+    """The content words of a ``\\w+`` run holding Japanese, in their dictionary form.
+
+    A Latin word inside the run ("AI分野") is stemmed like any English word, so it matches the English one.
+    A number is kept whole even when short: the analyser cuts 4月10日 into 4 / 月 / 10 / 日, and the 4 is
+    what tells April from the other months.
+    """
+    out = []
+    for word in map(str.lower, ANALYSER.content_words(run)):  # the dictionary's own form may be "AI"
+        if word.isdecimal() or has_japanese(word):
+            out.append(word)
+        elif (stem := _stem(word)) is not None:
             out.append(stem)
     return out
 
