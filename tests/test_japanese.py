@@ -1,5 +1,5 @@
-"""Japanese text (issue 18): the keyword index finds Japanese words, and English text is tokenised exactly as
-before. Real Sudachi, real BM25."""
+"""Japanese text (issue 18): the keyword index finds Japanese words, evidence windows end at 。！？ with exact
+spans, and English text is tokenised and parsed exactly as before. Real Sudachi, real spaCy, real BM25."""
 
 from __future__ import annotations
 
@@ -11,13 +11,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from assistant.answering import TextAnalyser
+from assistant.answering.evidence import EvidenceRanker, EvidenceUnit
+from assistant.answering.language import PIPELINE
+from assistant.answering.terms import TermMatcher
 from assistant.chunking import paragraph_spans
+from assistant.glossary import Glossary
 from assistant.japanese import JapaneseAnalyser
 from assistant.loaders import load_document
 from assistant.retrieval import KeywordIndex, _stem, terms
+from assistant.sentence_encoder import E5Encoder
+from assistant.types import Passage
 from tests.conftest import ROOT, SEED
 
 if TYPE_CHECKING:
+    from spacy.tokens import Doc
     from sudachipy import Dictionary
 
 READOUT = ROOT / "tests" / "data" / "japanese" / "meeting-readout-ja.md"
@@ -163,3 +171,68 @@ def test_threads_share_one_lazily_loaded_dictionary() -> None:
     assert analyser.loads == 1
     expected = [analyser.content_words(p) for p in paragraphs * 20]
     assert all(results[n] == expected for n in range(8))
+
+
+# --- evidence windows ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ranker(analyser: TextAnalyser) -> EvidenceRanker:
+    """Windows need only spaCy: the evidence model is never loaded here."""
+    return EvidenceRanker(analyser, E5Encoder(), TermMatcher(Glossary({})))
+
+
+def windows_of(ranker: EvidenceRanker, text: str) -> list[EvidenceUnit]:
+    passage = Passage("c0", text, READOUT.name, "Readout", 0, 0, len(text), 0.5)
+    units = ranker.windows(0, passage)
+    for unit in units:
+        assert text[unit.start : unit.end] == unit.text, unit
+    return units
+
+
+@pytest.mark.parametrize("separator", ["", "\n\n", " "])
+def test_japanese_windows_end_at_the_full_stop_with_exact_spans(
+    ranker: EvidenceRanker, separator: str
+) -> None:
+    sentences = readout_paragraphs()
+    units = windows_of(ranker, separator.join(sentences))
+    assert [u.text for u in units] == sentences
+
+
+def test_japanese_windows_end_at_exclamation_and_question_marks(ranker: EvidenceRanker) -> None:
+    units = windows_of(ranker, "本当に合意したのか？はい、合意した！詳細は後日発表する。")
+    assert [u.text for u in units] == ["本当に合意したのか？", "はい、合意した！", "詳細は後日発表する。"]
+
+
+def test_a_japanese_quotation_stays_with_its_sentence(ranker: EvidenceRanker) -> None:
+    units = windows_of(ranker, "石破総理は「日米同盟は重要だ。」と述べた。トランプ大統領も同意した。")
+    assert [u.text for u in units] == [
+        "石破総理は「日米同盟は重要だ。」と述べた。",
+        "トランプ大統領も同意した。",
+    ]
+
+
+def test_english_and_japanese_sentences_in_one_passage(ranker: EvidenceRanker) -> None:
+    units = windows_of(
+        ranker, "Trump said it was an honor. Then Ishiba spoke. 石破総理は万博に招待した。 Trump accepted."
+    )
+    assert [u.text for u in units] == [
+        "Trump said it was an honor.",
+        "Then Ishiba spoke.",
+        "石破総理は万博に招待した。",
+        "Trump accepted.",
+    ]
+
+
+def test_english_is_parsed_exactly_as_by_the_stock_pipeline(analyser: TextAnalyser) -> None:
+    import spacy
+
+    stock = spacy.load(PIPELINE)
+
+    def parsed(doc: Doc) -> list[tuple[object, ...]]:
+        return [
+            (t.text, t.idx, t.tag_, t.dep_, t.head.i, t.lemma_, t.is_sent_start, t.ent_type_) for t in doc
+        ]
+
+    for text in [SEED.read_text(encoding="utf-8"), *seed_paragraphs()]:
+        assert parsed(analyser.parse(text)) == parsed(stock(text))

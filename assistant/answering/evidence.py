@@ -116,7 +116,10 @@ def _speakers(span: Span) -> list[str]:
 
 
 def _open_quote(text: str) -> bool:
-    return text.count('"') % 2 == 1 or text.count("“") > text.count("”")
+    """Is a quotation left open? A Japanese sentence may end inside 「」: 「…重要だ。」と述べた。"""
+    return (
+        text.count('"') % 2 == 1 or text.count("“") > text.count("”") or text.count("「") > text.count("」")
+    )
 
 
 class EvidenceRanker:
