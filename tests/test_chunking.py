@@ -4,8 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.chunking import chunk_id, paragraph_spans, split_document
+from assistant.loaders import load_document
 from assistant.types import LoadedDocument
-from tests.conftest import SEED
+from tests.conftest import ROOT, SEED
 
 
 def words(text: str) -> int:
@@ -64,6 +65,20 @@ def test_japanese_sentences_split_without_spaces() -> None:
     chunks = split_document(doc(text), len, 60)
     assert all(len(c.text) <= 60 for c in chunks)
     assert "".join(c.text for c in chunks) == text
+
+
+def test_japanese_readout_chunks_are_exact_spans_of_the_loaded_text() -> None:
+    path = ROOT / "tests" / "data" / "japanese" / "meeting-readout-ja.md"
+    document = load_document(path, path.name)
+    invitation = "石破総理は、トランプ大統領に対し、大阪・関西万博への訪問を招待した。"
+    for limit in (1000, 70, 40):  # whole paragraphs; sentences (the longest is 64 characters); pieces of them
+        chunks = split_document(document, len, limit)
+        assert all(c.text == document.text[c.start : c.end] and len(c.text) <= limit for c in chunks)
+        assert "".join("".join(c.text for c in chunks).split()) == "".join(document.text.split())
+    sentences = split_document(document, len, 70)
+    assert all(c.text.endswith("。") for c in sentences)  # cut at the full stops, not inside words
+    last = sentences[-1]
+    assert (last.text, last.start) == (invitation, document.text.index(invitation))
 
 
 def test_ids_are_deterministic_and_depend_on_content() -> None:
