@@ -135,7 +135,7 @@ def test_a_missing_file_is_explained(tmp_path: Path) -> None:
 def test_the_shipped_thresholds_hold_the_issue_gate() -> None:
     gate = {t.metric: t for t in load_thresholds(QUESTIONS.parent / "thresholds.yaml", METRICS)}
     assert gate["key_fact_accuracy"] == Threshold("key_fact_accuracy", "min", 0.9)
-    assert gate["refusal_accuracy"].limit == 0.9 and gate["citation_precision"].limit == 0.9
+    assert gate["refusal_accuracy"].limit == 0.95 and gate["citation_precision"].limit == 0.9
     assert gate["hit_at_3"] == Threshold("hit_at_3", "min", 0.95)
 
 
