@@ -39,19 +39,23 @@ def evidence_of(assistant: Assistant, question: str) -> str | None:
 def test_unrelated_notes_leave_the_evidence_about_the_article_alone(
     make_assistant: AssistantFactory, seed_corpus: Path
 ) -> None:
-    questions = [ABE] + [c.question for c in load_eval_set(ROOT / "eval" / "questions.yaml") if not c.setup]
+    # answers about the article; a trap's "what the documents do say" may well quote a new note ("recipe for
+    # miso soup?" -> the dinner menu) and is still declined (benchmarks/answer_stability.py checks that)
+    cases = [c for c in load_eval_set(ROOT / "eval" / "questions.yaml") if not c.setup and c.answerable]
+    questions = [ABE] + [c.question for c in cases]
+    dates = ["On what date did the meeting take place?", "When are the joint military exercises scheduled?"]
     alone = make_assistant()
     alone.ingest()
-    before = {q: evidence_of(alone, q) for q in questions}
+    before = {q: evidence_of(alone, q) for q in questions + dates}
     add_unrelated(seed_corpus)
     crowded = make_assistant()
     assert crowded.ingest().count("added") == len(UNRELATED)
-    after = {q: evidence_of(crowded, q) for q in questions}
+    after = {q: evidence_of(crowded, q) for q in questions + dates}
     flipped = [q for q in questions if before[q] != after[q]]
-    # measured: 4 of 81 questions quote other evidence with the notes added; the Abe question is not one
-    assert len(flipped) <= 5, flipped
+    # measured: 1 of 72 ("Which two heads of government...?" quotes the travel note's "prime minister's
+    # delegation badges" second); the Abe question is not one
+    assert len(flipped) <= 1, flipped
     assert before[ABE] == after[ABE] and "Shinzo Abe" in (after[ABE] or "")
-    dates = ["On what date did the meeting take place?", "When are the joint military exercises scheduled?"]
     assert not any("Friday" in (after[q] or "") for q in dates)  # a date, but not about the meeting
 
 
