@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.errors import ModelError
@@ -38,6 +39,20 @@ _AUXILIARY_USE = "非自立可能"
 # Sudachi refuses an input over 49,149 bytes; 8,000 characters stay under it even at 4 bytes a character
 # and after its normalisation lengthens some (㍻ -> 平成).
 _MAX_CHARS = 8000
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of Japanese text as the analyser reads it: its span in the text, its part of speech (six
+    fields: 名詞,固有名詞,地名,国,*,*), its normalised form (３億 -> 300000000, ヶ月 -> 箇月), and its
+    middle units when it has several (トランプ大統領 -> トランプ, 大統領)."""
+
+    text: str
+    start: int
+    end: int
+    pos: tuple[str, ...]
+    normal: str
+    parts: tuple[Word, ...] = ()
 
 
 def has_japanese(text: str) -> bool:
@@ -101,6 +116,32 @@ class JapaneseAnalyser:
                 if len(parts) > 1:
                     words.extend(part.dictionary_form() for part in parts if _is_content(part))
         return words
+
+    def words(self, text: str) -> list[Word]:
+        """The words of ``text`` in Sudachi's longest units (日米安全保障条約, トランプ大統領: a name is kept
+        whole), each with its exact character span in ``text``."""
+        from sudachipy import SplitMode
+
+        tokenizer = self._tokenizer()
+        found: list[Word] = []
+        for offset in range(0, len(text), _MAX_CHARS):
+            for morpheme in tokenizer.tokenize(text[offset : offset + _MAX_CHARS], SplitMode.C):
+                parts = morpheme.split(SplitMode.B)
+                found.append(
+                    _word(morpheme, offset, tuple(_word(p, offset) for p in parts) if len(parts) > 1 else ())
+                )
+        return found
+
+
+def _word(morpheme: Morpheme, offset: int, parts: tuple[Word, ...] = ()) -> Word:
+    return Word(
+        morpheme.surface(),
+        offset + morpheme.begin(),
+        offset + morpheme.end(),
+        tuple(morpheme.part_of_speech()),
+        morpheme.normalized_form(),
+        parts,
+    )
 
 
 def _is_content(morpheme: Morpheme) -> bool:
