@@ -26,11 +26,11 @@ from assistant.types import Citation, Passage
 
 # Passages whose best window scores more than this below the best window are left out of the prompt: they
 # distract the model and each costs about 1.2 s before its first token. On the question set (133 cases, real
-# model), 0.3 -> 0.15: refusal accuracy 0.947 -> 0.962, citation precision 0.901 -> 0.916, key facts 0.925
-# -> 0.917 (one answer lost), prompts of one passage 15 -> 45 of 123, first token p50 4.50 s (4.76 s at 0.3
-# in the last clean run). The model's answer from a passage far behind (compose.ASTRAY_MARGIN) can then only
-# happen in a summary, which keeps every passage.
-PROMPT_MARGIN = 0.15
+# model, alone on the machine): 0.3 -> 0.15 -> 0.1: refusal accuracy 0.947 -> 0.962 -> 0.955, citation
+# precision 0.901 -> 0.916 -> 0.961, key facts 0.925 -> 0.917 -> 0.948, first token p50 (4.76 s at 0.3, last
+# clean run) 4.50 -> 4.07 s. The model's answer from a passage far behind (compose.ASTRAY_MARGIN) can then
+# only happen in a summary, which keeps every passage.
+PROMPT_MARGIN = 0.1
 
 # Entity labels of names: a question naming one that no passage mentions is not answered by them.
 _NAMES = frozenset("PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW".split())
