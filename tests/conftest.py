@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -154,3 +155,12 @@ def analyser() -> TextAnalyser:
     shared = TextAnalyser()
     shared.nlp  # noqa: B018
     return shared
+
+
+def run_in_fresh_process(script: str) -> None:
+    """Run ``script`` in a new interpreter from the project root (what a module loads at first use shows
+    only there) and fail with its error output if it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

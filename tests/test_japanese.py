@@ -4,8 +4,6 @@ spans, and English text is tokenised and parsed exactly as before. Real Sudachi,
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -22,7 +20,7 @@ from assistant.loaders import load_document
 from assistant.retrieval import KeywordIndex, _stem, terms
 from assistant.sentence_encoder import E5Encoder
 from assistant.types import Passage
-from tests.conftest import ROOT, SEED
+from tests.conftest import ROOT, SEED, run_in_fresh_process
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -133,10 +131,7 @@ def test_english_text_never_loads_the_japanese_analyser() -> None:
         "assert terms('万博に招待した') == ['万博', '招待']\n"
         "assert 'sudachipy' in sys.modules\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_in_fresh_process(script)
 
 
 class CountingAnalyser(JapaneseAnalyser):

@@ -4,8 +4,6 @@ Japanese sentence that holds one. Real Sudachi, real spaCy, the real evidence mo
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -17,7 +15,7 @@ from assistant.answering.japanese_entities import entities
 from assistant.glossary import Glossary
 from assistant.sentence_encoder import E5Encoder
 from assistant.types import Passage
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_in_fresh_process
 from tests.test_japanese import READOUT, CountingAnalyser, readout_paragraphs, seed_paragraphs
 
 AMOUNT_QUESTION = "How much money are the two countries putting into joint lunar research?"
@@ -196,10 +194,7 @@ def test_english_windows_never_load_the_japanese_analyser() -> None:
         "assert names('総額3億ドルを拠出する。') == [[('3億ドル', 'MONEY', False)]]\n"
         "assert 'sudachipy' in sys.modules\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_in_fresh_process(script)
 
 
 # --- typed English questions answered by Japanese windows ------------------------------------------------
