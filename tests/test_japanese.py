@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -148,15 +149,14 @@ class CountingAnalyser(JapaneseAnalyser):
         return super()._load()
 
 
-def test_threads_share_one_lazily_loaded_dictionary() -> None:
-    analyser = CountingAnalyser()
-    assert not analyser.loaded
+def race(analyser: CountingAnalyser, read: Callable[[str], object]) -> None:
+    """Eight threads read the readout at once through a fresh analyser: one dictionary load, same results."""
     paragraphs = readout_paragraphs()
-    results: dict[int, list[list[str]]] = {}
+    results: dict[int, list[object]] = {}
 
     def work(n: int) -> None:
         analyser.start.wait()
-        results[n] = [analyser.content_words(p) for p in paragraphs * 20]
+        results[n] = [read(p) for p in paragraphs * 20]
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -164,8 +164,14 @@ def test_threads_share_one_lazily_loaded_dictionary() -> None:
     for thread in threads:
         thread.join()
     assert analyser.loads == 1
-    expected = [analyser.content_words(p) for p in paragraphs * 20]
+    expected = [read(p) for p in paragraphs * 20]
     assert all(results[n] == expected for n in range(8))
+
+
+def test_threads_share_one_lazily_loaded_dictionary() -> None:
+    analyser = CountingAnalyser()
+    assert not analyser.loaded
+    race(analyser, analyser.content_words)
 
 
 # --- evidence windows ------------------------------------------------------------------------------------

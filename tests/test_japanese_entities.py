@@ -4,8 +4,6 @@ Japanese sentence that holds one. Real Sudachi, real spaCy, the real evidence mo
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from assistant.answering import AnswerStep, TextAnalyser, Trace
@@ -16,7 +14,7 @@ from assistant.glossary import Glossary
 from assistant.sentence_encoder import E5Encoder
 from assistant.types import Passage
 from tests.conftest import ROOT, run_in_fresh_process
-from tests.test_japanese import READOUT, CountingAnalyser, readout_paragraphs, seed_paragraphs
+from tests.test_japanese import READOUT, CountingAnalyser, race, readout_paragraphs, seed_paragraphs
 
 AMOUNT_QUESTION = "How much money are the two countries putting into joint lunar research?"
 DATE_QUESTION = "When does the chip supply-chain working group hold its first meeting?"
@@ -105,21 +103,7 @@ def test_spans_are_exact_where_sudachi_normalises_the_text() -> None:
 
 def test_threads_share_one_analyser_for_the_names() -> None:
     analyser = CountingAnalyser()
-    paragraphs = readout_paragraphs()
-    results: dict[int, list[object]] = {}
-
-    def work(n: int) -> None:
-        analyser.start.wait()
-        results[n] = [entities(p, analyser) for p in paragraphs * 20]
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert analyser.loads == 1
-    expected = [entities(p, analyser) for p in paragraphs * 20]
-    assert all(results[n] == expected for n in range(8))
+    race(analyser, lambda p: entities(p, analyser))
 
 
 def test_english_words_between_are_left_to_the_english_pipeline() -> None:
