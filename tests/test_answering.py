@@ -233,9 +233,8 @@ def test_what_the_question_wants_done_is_framing_not_an_event(step: AnswerStep) 
 
 
 def test_glossary_aliases_count_as_the_same_word(step: AnswerStep) -> None:
-    _, composed, _ = answer(
-        step, "What does Tokyo want?", "Tokyo wants to cultivate a similarly productive partnership [1]."
-    )
+    draft = "Tokyo wants to cultivate a similarly productive partnership [1]."
+    _, composed, _ = answer(step, "What does Tokyo want?", draft, [ARTICLE[0]])  # the Abe passage alone
     assert composed.outcome == "answered"  # Tokyo ~ Japanese (glossary.yaml)
 
 
