@@ -86,10 +86,7 @@ def main() -> None:
     cases = cases[: args.limit] if args.limit else cases
     questions = [c.question for c in cases]
 
-    def ask(question: str) -> tuple[str, bool]:
-        answer = assistant.ask(question)
-        return answer.text, answer.refused
-
+    ask = asker(assistant)
     wanted = set(args.runs.split(","))
     runs = {"cold": run("cold", ask, questions)}
     if "warm" in wanted:
@@ -99,12 +96,7 @@ def main() -> None:
     if "crowded" in wanted:
         with tempfile.TemporaryDirectory() as folder:
             crowded = crowded_assistant(settings, Path(folder))
-
-            def ask_crowded(question: str) -> tuple[str, bool]:
-                answer = crowded.ask(question)
-                return answer.text, answer.refused
-
-            runs["crowded"] = run("crowded", ask_crowded, questions)
+            runs["crowded"] = run("crowded", asker(crowded), questions)
     rows = [
         {"id": c.id, "question": c.question}
         | {n: texts[i][0] for n, texts in runs.items()}
@@ -120,6 +112,16 @@ def main() -> None:
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+
+
+def asker(assistant: Assistant) -> Callable[[str], tuple[str, bool]]:
+    """Ask ``assistant`` a question: the answer's text, and whether it was refused."""
+
+    def ask(question: str) -> tuple[str, bool]:
+        answer = assistant.ask(question)
+        return answer.text, answer.refused
+
+    return ask
 
 
 def outcome(case: EvalCase, text: str, refused: bool) -> str:
