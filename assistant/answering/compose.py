@@ -86,8 +86,11 @@ def unreported(kind: AnswerType, checks: Sequence[SentenceCheck], units: Sequenc
     thing no passage names ("why did Ishiba *bring* a *gift*"; not "why are they *stepping up* military
     *cooperation*", which the passages word otherwise)."""
     echoed = {w for c in checks if not c.supported for w in c.premise}
-    named = set().union(*(u.forms for u in units)) if units else set()
-    return [verb for verb, thing in kind.events if verb in echoed and (not thing or thing not in named)]
+    restated = [(verb, thing) for verb, thing in kind.events if verb in echoed]
+    if not restated:  # not a why-question, or the model did not restate its event: no window to read
+        return []
+    named = set().union(*(u.forms for u in units))
+    return [verb for verb, thing in restated if not thing or thing not in named]
 
 
 def quote_block(units: Sequence[EvidenceUnit]) -> str:
@@ -144,7 +147,7 @@ def compose(
     elif is_refusal(draft) and not (kind.strict and quoted_fillers):
         kept, outcome = [], "partial"
         reason = "The language model found no answer in the passages, and the evidence holds none either."
-    elif not kept and kind.typed and not quoted_fillers and not is_refusal(draft):
+    elif not kept and kind.typed and not quoted_fillers:
         kept, outcome = [], "partial"  # "Where will the next meeting be held?": no place in the evidence
         reason = f"No passage carries the model's answer, and the evidence holds no answer to {kind.missing}."
     elif claim_match is not None and restates and claim_match < CLAIM_MATCH:
