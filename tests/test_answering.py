@@ -444,3 +444,33 @@ def test_who_else_is_not_answered_by_the_people_the_question_names(step: AnswerS
     draft = f"Trump and Ishiba were in the room with Trump [{quote}]."
     _, composed, _ = answer(step, question, draft, passages)
     assert composed.refused and composed.text.startswith("The documents don't say who."), composed
+
+
+TRAVEL_NOTE = passage(
+    6,
+    "Travel note for staff: flights to Washington leave at 9:40 from Haneda. Bring passports and the prime "
+    "minister's delegation badges; hotel check-in is after 3 p.m.",
+    source="travel-note.md",
+)
+
+
+def test_names_the_model_invented_beside_the_evidences_names_are_a_partial_refusal(step: AnswerStep) -> None:
+    # measured on the crowded corpus (article + unrelated notes): the evidence's names are the two leaders the
+    # question sets aside; the model named them as such and made up the answer
+    question = "Which cabinet secretaries and ministers sat in on the meeting alongside the two leaders?"
+    passages = [OPENING, TRAVEL_NOTE, ARTICLE[4], ARTICLE[0]]
+    draft = (
+        "Trump and Ishiba met with the U.S. Secretary of State, John Kerry, and the U.S. Secretary of "
+        "Defense, James Mattis. [3]"
+    )
+    _, composed, trace = answer(step, question, draft, passages)
+    assert composed.refused and composed.text.startswith("The documents don't say who."), (composed, trace)
+
+
+def test_an_invented_name_in_place_of_the_evidences_name_is_overruled_by_the_evidence(
+    step: AnswerStep,
+) -> None:
+    question = "Who is the Japanese prime minister meeting Trump?"
+    draft = "The Japanese prime minister is Fumio Kishida [1]."
+    _, composed, trace = answer(step, question, draft, [OPENING, *ARTICLE])
+    assert composed.outcome == "evidence" and "Shigeru Ishiba" in composed.text, (composed, trace.reason)

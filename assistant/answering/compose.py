@@ -18,7 +18,8 @@ Outcomes, decided in code:
   model found nothing, or nothing it wrote passed and the evidence does not answer the question either
   (for a typed question: the window standing in holds no filler, "who else was in the room?"), or a
   why-question presupposes an event that the model restated with a verb no passage has, about a thing no
-  passage names ("Why did Ishiba bring a gift?"): what is missing, then what the documents do say.
+  passage names ("Why did Ishiba bring a gift?"), or the model made up names of the asked type while naming
+  the evidence's as something else (``set_aside``): what is missing, then what the documents do say.
   Flagged as refused, with the reason.
 """
 
@@ -93,6 +94,21 @@ def unreported(kind: AnswerType, checks: Sequence[SentenceCheck], units: Sequenc
     return [verb for verb, thing in restated if not thing or thing not in named]
 
 
+def set_aside(kind: AnswerType, checks: Sequence[SentenceCheck], quotes: Sequence[EvidenceUnit]) -> list[str]:
+    """Names of the asked type that the model made up (no passage has them) while naming the evidence's
+    names of that type as something else: those are then not what was asked ("Which ministers sat in
+    alongside the two leaders?" -> "Trump and Ishiba met with ... John Kerry": the evidence names only the
+    two leaders). Empty when a made-up name stands where the evidence's would ("...is Fumio Kishida")."""
+    failed = [c for c in checks if not c.supported]
+    invented = {name: label for c in failed for name, label in c.invented.items() if label in kind.labels}
+    labels = set(invented.values())
+    fillers = [name for u in quotes for name, label, _ in u.names if label in labels and name in u.fillers]
+    said = normal(" ".join(c.text for c in failed))
+    if fillers and all(any(normal(w) in said for w in f.split()) for f in fillers):
+        return list(invented)
+    return []
+
+
 def quote_block(units: Sequence[EvidenceUnit]) -> str:
     """The quotes as Markdown block quotes, each with its passage number."""
     return "\n\n".join(f'> "{" ".join(u.text.split())}" [{u.passage + 1}]' for u in units)
@@ -134,6 +150,7 @@ def compose(
         quotes = pointed_at(quotes, checks)
     quoted_fillers = any(u.fillers for u in quotes)
     presumed = unreported(kind, checks, units)
+    made_up = set_aside(kind, checks, quotes) if not kept else []
     reason, missing = None, kind.missing
     if unmentioned:  # "What does the article say about China?": no passage names China
         kept, outcome, missing = [], "partial", f"anything about {' or '.join(unmentioned)}"
@@ -150,6 +167,12 @@ def compose(
     elif not kept and kind.typed and not quoted_fillers:
         kept, outcome = [], "partial"  # "Where will the next meeting be held?": no place in the evidence
         reason = f"No passage carries the model's answer, and the evidence holds no answer to {kind.missing}."
+    elif made_up:  # the model named the evidence's people as the ones the question sets aside
+        kept, outcome = [], "partial"
+        reason = (
+            f"The model answered with names no passage has ({', '.join(made_up)}); the evidence's names are "
+            "the ones it set apart from the answer."
+        )
     elif claim_match is not None and restates and claim_match < CLAIM_MATCH:
         kept, outcome = [], "partial"  # "What agreement did they sign?": the evidence is about other things
         reason = (

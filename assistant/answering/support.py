@@ -33,6 +33,7 @@ class SentenceCheck:
     missing: list[str] = field(default_factory=list)  # its words that no cited passage has
     premise: list[str] = field(default_factory=list)  # of those, the question's own (its presupposition)
     added: list[str] = field(default_factory=list)  # its words the question didn't give and a passage has
+    invented: dict[str, str] = field(default_factory=dict)  # its names with a missing word: name -> label
 
     @property
     def supported(self) -> bool:
@@ -46,6 +47,7 @@ class SentenceCheck:
             "missing": self.missing,
             "premise": self.premise,
             "added": self.added,
+            "invented": self.invented,
         }
 
 
@@ -101,9 +103,8 @@ class SupportChecker:
                 continue
             cited = [n - 1 for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
             check = SentenceCheck(body, cited)
-            words = [
-                w for w in dict.fromkeys(content_words(self.analyser.parse(body))) if not same_word(w, given)
-            ]
+            parsed = self.analyser.parse(body)
+            words = [w for w in dict.fromkeys(content_words(parsed)) if not same_word(w, given)]
 
             def lacking(chosen: Sequence[int], words: list[str] = words) -> list[str]:
                 pool = set().union(*(forms[p] for p in chosen))
@@ -116,6 +117,9 @@ class SupportChecker:
             check.missing = missing
             check.premise = [w for w in missing if same_word(w, asked_words)]
             check.added = [w for w in words if w not in missing]
+            check.invented = {
+                e.text: e.label_ for e in parsed.ents if any(t.lemma_.lower() in missing for t in e)
+            }
             if not missing and (words or cited):
                 check.passages = list(chosen)
             checks.append(check)
