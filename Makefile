@@ -3,12 +3,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PYTHON ?= python3
-# llama.cpp is compiled for a portable x86-64 AVX2 baseline, not -march=native: on this machine's CPU a
-# native build enables AMX instructions that the VM refuses ("Illegal instruction"). The built wheel is kept
-# in WHEELHOUSE, so the 6-11 minute compile happens once per machine.
-WHEELHOUSE ?= $(HOME)/.cache/meeting-assistant/wheels
-LLAMA_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: setup run test lint eval gate bench browser clean
 
@@ -19,11 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	@ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
-	  echo "Compiling llama-cpp-python $(LLAMA_VERSION) once for this machine (6-11 minutes)..."; \
-	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel --quiet --no-cache-dir --no-deps \
-	    llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELHOUSE); }
-	$(PY) -m pip install --quiet --find-links $(WHEELHOUSE) -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 run: setup
