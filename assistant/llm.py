@@ -156,12 +156,12 @@ class Engine:
         }
         try:
             result = self.server.handle_chat_completions(cut)
-        except (ValueError, RuntimeError) as err:
-            raise _request_error(err) from None
-        if not isinstance(result, dict) or "error" in result:
+            if not isinstance(result, dict) or "error" in result:
+                raise _request_error(result)
+        except (ValueError, RuntimeError, ModelError) as err:
             if not known:
-                self.held[slot] = ""  # not read: nothing of it is in the slot
-            raise _request_error(result)
+                self.held[slot] = ""  # not read: the slot holds no fixed part to reuse
+            raise err if isinstance(err, ModelError) else _request_error(err) from None
         return {**request, "id_slot": slot, "cache_prompt": True}
 
 
