@@ -94,15 +94,22 @@ class Settings(BaseSettings):
         "OPENAI_API_KEY", description="Name of the environment variable that holds the server's API key."
     )
     gguf_path: Path | None = Field(None, description="A GGUF file to load instead of the packaged model.")
-    n_ctx: int = Field(4096, ge=512, description="Context window of the embedded model, in tokens.")
+    n_ctx: int = Field(
+        4096, ge=512, description="Context window of the embedded model per conversation, in tokens."
+    )
     n_threads: int | None = Field(None, description="CPU threads for the embedded model (default: all).")
+    llm_slots: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Prompts whose fixed part (instructions, examples) the embedded model keeps read, one "
+        "llama.cpp slot each: the answer and the condense prompt. Each slot holds n_ctx tokens of context "
+        "(about 28 KB per token). Answers are generated one at a time, so the same question gets the same "
+        "answer.",
+    )
+    llm_log: bool = Field(False, description="Print llama.cpp's own log (loading, each request) on stderr.")
     max_answer_tokens: int = Field(256, ge=16, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    prefix_cache: bool = Field(
-        True,
-        description="Keep the evaluated fixed part of each prompt (condense, answer) of the embedded model, "
-        "so a follow-up question does not re-read the answer prompt's instructions (a few MB each).",
-    )
 
     # --- evaluation --------------------------------------------------------------------------------
     eval_questions: Path = Field(

@@ -14,7 +14,7 @@ class StoreError(AssistantError):
 
 
 class ModelError(AssistantError):
-    """A model could not be found, assembled or loaded."""
+    """A model could not be found, assembled or loaded, or refused a request."""
 
 
 class PromptError(AssistantError):

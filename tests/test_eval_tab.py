@@ -225,29 +225,30 @@ def test_gradio_builds_the_page_with_the_tab(seeded: Assistant, questions: Path)
     assert "eval_start" in str(demo.config)
 
 
-class SlowLlama:
-    """Stands in for ``llama_cpp.Llama``: streams ten words, a tenth of a second each."""
+class SlowServer:
+    """Stands in for ``xllamacpp.Server``: streams ten words, a tenth of a second each."""
 
     def __init__(self) -> None:
         self.generating = threading.Event()
 
-    def create_chat_completion(self, **request: object) -> object:
-        def words() -> Any:
-            self.generating.set()
-            for word in ("AI ", "and ", "semiconductors ", "[1]. ", *["More "] * 6):
-                time.sleep(0.1)
-                yield {"choices": [{"delta": {"content": word}}]}
-
-        return words() if request.get("stream") else {"choices": [{"message": {"content": "Done."}}]}
+    def handle_chat_completions(self, request: dict[str, Any], callback: Any = None) -> Any:
+        if not request.get("stream"):
+            return {"choices": [{"message": {"content": "Done."}}]}
+        self.generating.set()
+        for word in ("AI ", "and ", "semiconductors ", "[1]. ", *["More "] * 6):
+            time.sleep(0.1)
+            if callback({"choices": [{"delta": {"content": word}}]}):
+                return None
+        return None
 
 
 def test_a_chat_question_stops_the_case_being_generated_which_is_asked_again_after_it(
     make_assistant: Callable[..., Assistant], seed_corpus: Path, questions: Path
 ) -> None:
-    from assistant.llm import LlamaCppChatModel
+    from assistant.llm import EmbeddedChatModel, Engine
 
-    llama = SlowLlama()
-    assistant = make_assistant(chat_model=LlamaCppChatModel(llama=llama))
+    llama = SlowServer()
+    assistant = make_assistant(chat_model=EmbeddedChatModel(engine=Engine(llama)))
     assistant.ingest()
     runs = runs_for(assistant, questions)
     runs.start(CATEGORY + "answerable")

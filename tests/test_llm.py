@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant import llm
 from assistant.config import Settings
 from assistant.errors import ModelError
-from assistant.prefix_cache import PrefixCache, PrefixUse
-from tests.conftest import AssistantFactory, free_port, running_process
+from tests.conftest import AssistantFactory
 
 
 def test_assembled_model_is_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,24 +40,27 @@ def test_openai_backend_needs_a_url() -> None:
 
 
 @pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server with the packaged GGUF, on 127.0.0.1."""
-    gguf = llm.assemble_gguf(Settings().cache_dir)
-    port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-        "--port", str(port), "--n_ctx", "4096", "--model_alias", "local",
-    ]  # fmt: skip
-    with running_process(command, port, 120, "llama_cpp.server"):
-        yield f"http://127.0.0.1:{port}/v1"
+def openai_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible HTTP server (xllamacpp, in this process) with the packaged GGUF."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(llm.assemble_gguf(Settings().cache_dir))
+    params.n_ctx = 4096
+    params.model_alias = {"local"}  # the name the client sends
+    params.load_mode = xllamacpp.llama_load_mode.LLAMA_LOAD_MODE_NONE
+    params.verbosity = -1
+    server = xllamacpp.Server(params)  # listens on a free port of 127.0.0.1
+    yield f"{server.listening_address}/v1"
+    del server  # stops the HTTP server and the engine
 
 
 @pytest.mark.llm
 @pytest.mark.server
 def test_openai_compatible_server_answers_with_citations(
-    make_assistant: AssistantFactory, seed_corpus: Path, llama_server: str
+    make_assistant: AssistantFactory, seed_corpus: Path, openai_server: str
 ) -> None:
-    model = llm.load_openai(Settings(llm_backend="openai", llm_base_url=llama_server))
+    model = llm.load_openai(Settings(llm_backend="openai", llm_base_url=openai_server))
     assistant = make_assistant(chat_model=model)
     assistant.ingest()
     answer = assistant.ask("Which technologies were named for joint ventures?")
@@ -64,7 +69,7 @@ def test_openai_compatible_server_answers_with_citations(
     assert any("AI and semiconductors" in c.passage for c in answer.citations)
 
 
-# --- prefix cache (assistant/prefix_cache.py) on the real model ------------------------------------------
+# --- the embedded model's prompt cache and slots, on the real model --------------------------------------
 PARAGRAPHS = [
     "Reflecting on the strategies of former Prime Minister Shinzo Abe, who utilized his relationship with "
     "Trump to safeguard Japanese interests, Ishiba faces the task of cultivating a similarly productive "
@@ -80,130 +85,184 @@ def _passages(order: list[int]) -> str:
     return "\n\n".join(f"[{n}] {PARAGRAPHS[i]}" for n, i in enumerate(order, start=1))
 
 
-def _prompt_tokens_read(model: llm.LlamaCppChatModel) -> int:
-    import llama_cpp
-
-    return int(llama_cpp.llama_perf_context(model.llama._ctx.ctx).n_p_eval)
-
-
-def _follow_up_calls(model: llm.LlamaCppChatModel) -> list[dict[str, object]]:
-    """What the chain does for a question and its follow-up: answer, condense, answer (fresh llama state)."""
-    import llama_cpp
+@pytest.mark.llm
+def test_the_answer_prompt_is_not_read_again_after_a_condense_call(real_llm: llm.EmbeddedChatModel) -> None:
+    """A question and its follow-up: answer, condense, answer. The second answer call finds the answer
+    prompt's fixed part (system message, examples) in its own slot after the condense call."""
     from langchain_core.output_parsers import StrOutputParser
 
     from assistant.prompts import load_prompt
 
+    model = llm.EmbeddedChatModel(engine=real_llm.engine, max_tokens=48)
     prompts = Settings().resolved_prompts_dir()
     answer = load_prompt(prompts, "answer").template() | model | StrOutputParser()
     condense = load_prompt(prompts, "condense").template() | model | StrOutputParser()
-    model.llama.reset()
-    calls: list[tuple[object, dict[str, str]]] = [
-        (answer, {"passages": _passages([0, 1]), "question": "Which former prime minister is mentioned?"}),
-        (
-            condense,
-            {
-                "history": "User: Which former prime minister is mentioned?\nAssistant: Shinzo Abe [1].",
-                "question": "What did he use his relationship with Trump for?",
-            },
-        ),
-        (
-            answer,
-            {
-                "passages": _passages([0, 2, 1]),
-                "question": "What did Shinzo Abe use his relationship with Trump for?",
-            },
-        ),
-    ]
-    results = []
-    for chain, inputs in calls:
-        llama_cpp.llama_perf_context_reset(model.llama._ctx.ctx)
-        text = chain.invoke(inputs)  # type: ignore[attr-defined]
-        results.append({"text": text, "read": _prompt_tokens_read(model), "use": model.last_prefix_use})
-    return results
-
-
-@pytest.fixture(scope="module")
-def follow_up_runs(real_llm: llm.LlamaCppChatModel) -> dict[str, list[dict[str, object]]]:
-    """The same three calls without and with the prefix cache, on the one loaded model."""
-    runs = {}
-    for name, cache in (("off", None), ("on", PrefixCache())):
-        model = llm.LlamaCppChatModel(
-            llama=real_llm.llama, max_tokens=48, prefix_cache=cache, lock=real_llm.lock
-        )
-        runs[name] = _follow_up_calls(model)
-        runs[name].append({"cache": cache})
-    return runs
-
-
-@pytest.mark.llm
-def test_prefix_cache_restores_the_answer_prompt_after_a_condense_call(
-    follow_up_runs: dict[str, list[dict[str, object]]],
-) -> None:
-    off, on = follow_up_runs["off"], follow_up_runs["on"]
-    use = on[2]["use"]
-    assert isinstance(use, PrefixUse) and use.restored and use.prefix_tokens >= 200, use
-    # without the cache the condense call evicted the answer prompt: it is read again in full
-    assert off[2]["read"] >= use.prompt_tokens - 8, (off[2], use)
-    # with it only the passages and the question are read
-    assert on[2]["read"] <= use.prompt_tokens - use.prefix_tokens + 2, (on[2], use)
-    assert on[2]["read"] < use.prompt_tokens / 2
-    cache = on[3]["cache"]
-    assert isinstance(cache, PrefixCache) and len(cache) == 2  # the answer and the condense prefixes
-    assert cache.nbytes < 40 << 20, cache.nbytes  # about 28 KB per token of prefix
-    print(
-        f"\nanswer call after condense: read {off[2]['read']} -> {on[2]['read']} "
-        f"of {use.prompt_tokens} tokens;"
-        f" cache {len(cache)} prefixes, {cache.nbytes / 1e6:.1f} MB"
+    first = answer.invoke(
+        {"passages": _passages([0, 1]), "question": "Which former prime minister is mentioned?"}
     )
+    assert "abe" in first.lower(), first
+    history = f"User: Which former prime minister is mentioned?\nAssistant: {first}"
+    condense.invoke({"history": history, "question": "What did he use his relationship with Trump for?"})
+    again = answer.invoke(
+        {
+            "passages": _passages([0, 2, 1]),
+            "question": "What did Shinzo Abe use his relationship with Trump for?",
+        }
+    )
+    assert "safeguard" in again.lower(), again
+    use = model.last_prompt_use
+    assert use is not None and use.cached > use.tokens / 2 and use.read < use.tokens / 2, use
+    print(f"\nanswer call after condense: {use.cached} of {use.tokens} prompt tokens from the cache")
+
+
+QUESTIONS = ["Name three colours of the rainbow.", "Which planet is nearest to the sun?"]
+
+
+def _messages(question: str) -> list[Any]:
+    return [SystemMessage("You answer in one short sentence."), HumanMessage(question)]
 
 
 @pytest.mark.llm
-def test_answers_are_identical_with_and_without_the_prefix_cache(
-    follow_up_runs: dict[str, list[dict[str, object]]],
+def test_the_same_question_gets_the_same_words_however_it_was_asked_before(
+    real_llm: llm.EmbeddedChatModel,
 ) -> None:
-    off, on = follow_up_runs["off"], follow_up_runs["on"]
-    assert [c["text"] for c in on[:3]] == [c["text"] for c in off[:3]]
-    assert "abe" in str(on[0]["text"]).lower() and "safeguard" in str(on[2]["text"]).lower(), on
+    """Alone, asked again at once (llama.cpp would re-read only its last token), after another question
+    sharing its opening words, after another prompt took the slot, and from two threads at once."""
+    model = llm.EmbeddedChatModel(engine=real_llm.engine, max_tokens=24)
+    other_prompt = [SystemMessage("You translate into French."), HumanMessage("Good morning.")]
+
+    def ask(question: str) -> str:
+        return "".join(c.text for c in model.stream(_messages(question)))
+
+    first = [ask(q) for q in QUESTIONS]
+    assert "mercury" in first[1].lower(), first
+    again = [ask(QUESTIONS[0]), ask(QUESTIONS[0]), ask(QUESTIONS[1])]
+    for _ in range(real_llm.engine.slots):  # every slot taken by other prompts: the fixed part is read anew
+        model.invoke([SystemMessage(f"You translate into French ({_})."), HumanMessage("Good morning.")])
+    model.invoke(other_prompt)
+    again.append(ask(QUESTIONS[1]))
+    texts: dict[int, str] = {}
+    readers = [threading.Thread(target=lambda i=i: texts.update({i: ask(QUESTIONS[i])})) for i in range(2)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=600)
+    assert again == [first[0], first[0], first[1], first[1]]
+    assert [texts.get(0), texts.get(1)] == first
 
 
-class WordsLlama:
-    """Stands in for ``llama_cpp.Llama``: streams a few words, or answers at once."""
+@pytest.mark.llm
+def test_a_prompt_longer_than_the_context_is_a_model_error(real_llm: llm.EmbeddedChatModel) -> None:
+    messages = _messages("word " * 5000)
+    with pytest.raises(ModelError, match=r"longer than the model's context \(4096 tokens"):
+        real_llm.invoke(messages)
+    with pytest.raises(ModelError, match="ASSISTANT_N_CTX"):
+        list(real_llm.stream(messages))
 
-    def create_chat_completion(self, **request: object) -> object:
-        if not request.get("stream"):
-            return {"choices": [{"message": {"content": "Done."}}]}
-        return ({"choices": [{"delta": {"content": w}}]} for w in ("One ", "two ", "three."))
+
+# --- the chat model's plumbing, on a stand-in server ---------------------------------------------------
+class WordsServer:
+    """Stands in for ``xllamacpp.Server``: one slot; streams words until the callback returns True."""
+
+    def __init__(self, words: int = 2000) -> None:
+        self.slot = threading.Lock()
+        self.words = words
+        self.stopped = threading.Event()
+
+    def handle_chat_completions(self, request: dict[str, Any], callback: Any = None) -> Any:
+        if not self.slot.acquire(timeout=5):
+            raise RuntimeError("the slot is still taken")
+        try:
+            if not request.get("stream"):
+                return {
+                    "choices": [{"message": {"content": "Done."}}],
+                    "timings": {"cache_n": 7, "prompt_n": 3},
+                }
+            callback({"choices": [{"delta": {"role": "assistant", "content": None}}]})
+            for i in range(self.words):
+                if callback({"choices": [{"delta": {"content": f"w{i} "}}]}):
+                    self.stopped.set()
+                    return None
+                time.sleep(0.005)
+            callback(
+                {
+                    "choices": [{"delta": {}, "finish_reason": "stop"}],
+                    "timings": {"cache_n": 0, "prompt_n": 9},
+                }
+            )
+            return None
+        finally:
+            self.slot.release()
 
 
 def test_an_abandoned_stream_does_not_keep_the_model_from_the_next_question() -> None:
-    import threading
-
-    from langchain_core.messages import HumanMessage
-
-    model = llm.LlamaCppChatModel(llama=WordsLlama())
+    server = WordsServer()  # 2,000 words: 10 s, if nothing stopped it
+    model = llm.EmbeddedChatModel(engine=llm.Engine(server))
     abandoned = model.stream([HumanMessage("first")])
-    assert next(abandoned).text == "One "  # read one word, then never again (a closed tab, a failed test)
+    assert next(abandoned).text == "w0 "  # read one word, then closed (a closed tab, a failed test)
+    abandoned.close()
+    assert server.stopped.wait(timeout=5), "the abandoned stream kept generating"
     answered: list[str] = []
     worker = threading.Thread(target=lambda: answered.append(model.invoke([HumanMessage("next")]).text))
     worker.start()
     worker.join(timeout=10)
-    assert answered == ["Done."], "the next question waited for the abandoned answer's lock"
-    assert "".join(c.text for c in model.stream([HumanMessage("again")])) == "One two three."
-    del abandoned
+    assert answered == ["Done."], "the next question waited for the abandoned answer's slot"
+    assert model.last_prompt_use == llm.PromptUse(cached=7, read=3)
+    server.words = 3
+    assert "".join(c.text for c in model.stream([HumanMessage("again")])) == "w0 w1 w2 "
+    assert model.last_prompt_use == llm.PromptUse(cached=0, read=9)
+
+
+class FailingServer:
+    """Answers every request the way the engine reports an error."""
+
+    ERROR: ClassVar[dict[str, Any]] = {
+        "error": {"code": 500, "message": "something\nbroke", "type": "server_error"}
+    }
+
+    def __init__(self, cut_ok: bool) -> None:
+        self.cut_ok = cut_ok  # the one-token call that cuts the slot back succeeds
+
+    def handle_chat_completions(self, request: dict[str, Any], callback: Any = None) -> Any:
+        if self.cut_ok and request["messages"][-1]["content"] == "":
+            return {"choices": [{"message": {"content": "x"}}]}
+        if request["messages"][-1]["content"] == "malformed":
+            raise ValueError("Expected 'messages' to be an array")
+        if callback is None:
+            return self.ERROR
+        callback(self.ERROR)
+        return None
+
+
+@pytest.mark.parametrize("question", ["hello", "malformed"])
+def test_engine_errors_become_one_line_model_errors(question: str) -> None:
+    model = llm.EmbeddedChatModel(engine=llm.Engine(FailingServer(cut_ok=question == "malformed")))
+    for call in (model.invoke, lambda m: list(model.stream(m))):
+        with pytest.raises(ModelError) as caught:
+            call([HumanMessage(question)])
+        message = str(caught.value)
+        assert message.startswith("The language model refused the request: ") and "\n" not in message
+        assert ("something broke" if question == "hello" else "Expected 'messages'") in message
+
+
+def test_a_model_that_does_not_load_is_a_model_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model" * 100)
+    with pytest.raises(ModelError, match=r"Cannot load the model .*broken\.gguf"):
+        llm.load_embedded(Settings(gguf_path=broken))
 
 
 def test_background_generation_gives_way_when_a_question_waits() -> None:
     """An evaluation run's generation stops between tokens once a person's question waits (it is asked
     again afterwards); without one waiting, or for a person's own question, nothing changes."""
-    from langchain_core.messages import HumanMessage
-
     from assistant.errors import Preempted
 
-    model = llm.LlamaCppChatModel(llama=WordsLlama())
+    server = WordsServer(words=3)
+    model = llm.EmbeddedChatModel(engine=llm.Engine(server))
     waiting = {"now": False}
     token = llm.BACKGROUND.set(lambda: waiting["now"])
     try:
-        assert "".join(c.text for c in model.stream([HumanMessage("case")])) == "One two three."
+        assert "".join(c.text for c in model.stream([HumanMessage("case")])) == "w0 w1 w2 "
         waiting["now"] = True
         with pytest.raises(Preempted):
             list(model.stream([HumanMessage("case")]))
@@ -211,4 +270,22 @@ def test_background_generation_gives_way_when_a_question_waits() -> None:
             model.invoke([HumanMessage("case")])
     finally:
         llm.BACKGROUND.reset(token)
-    assert "".join(c.text for c in model.stream([HumanMessage("chat")])) == "One two three."
+    assert "".join(c.text for c in model.stream([HumanMessage("chat")])) == "w0 w1 w2 "
+
+
+def test_each_fixed_part_keeps_a_slot_and_the_slot_is_cut_back_to_it_first() -> None:
+    """Before each call the slot holding the prompt's fixed part is cut back to it (a one-token call
+    with the last message empty); a new fixed part takes the least recently used slot, read from the
+    start."""
+    server = WordsServer(words=1)
+    calls: list[dict[str, Any]] = []
+    handle = server.handle_chat_completions
+    server.handle_chat_completions = lambda r, c=None: (calls.append(r), handle(r, c))[1]  # type: ignore[method-assign]
+    model = llm.EmbeddedChatModel(engine=llm.Engine(server, slots=2))
+    for system in ["a", "b", "a", "c", "a"]:
+        model.invoke([SystemMessage(system), HumanMessage("question")])
+    cuts = [(c["messages"][0]["content"], c["id_slot"], c["cache_prompt"]) for c in calls[::2]]
+    assert cuts == [("a", 0, False), ("b", 1, False), ("a", 0, True), ("c", 1, False), ("a", 0, True)]
+    assert all(c["messages"][-1]["content"] == "" and c["max_tokens"] == 1 for c in calls[::2])
+    asks = [(c["id_slot"], c["cache_prompt"], c["messages"][-1]["content"]) for c in calls[1::2]]
+    assert asks == [(s, True, "question") for s in (0, 1, 0, 1, 0)]

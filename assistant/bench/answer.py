@@ -1,10 +1,10 @@
-"""The answer stage: the project's chain against raw ``Llama.create_chat_completion`` on the same messages.
+"""The answer stage: the project's chain against the raw ``xllamacpp.Server`` call on the same requests.
 
-The messages are captured from the chain itself: a recorder stands in for the ``Llama`` object inside the
-chat model, so whatever the chain sends (system prompt, examples, passages, question) is what the raw call
-sends. Both sides use the same ``Llama`` instance, take turns going first, and start from the same cache
-state: before each measured call the fixed prefix (every message but the last) is evaluated with a
-placeholder question, so both find the system prompt and examples in llama.cpp's cache and nothing else.
+The requests are captured from the chain itself: a recorder stands in for the server inside the chat
+model, so whatever the chain sends (system prompt, examples, passages, question) is what the raw call
+sends. Both sides use the same server, take turns going first, and start from the same cache state:
+before each measured call the fixed prefix (every message but the last) is evaluated with a placeholder
+question, so both find the system prompt and examples in llama.cpp's cache.
 """
 
 from __future__ import annotations
@@ -23,30 +23,33 @@ from assistant.types import Answer, Token
 DRY_REPLY = "NOT IN DOCUMENTS"
 
 
-class RecordingLlama:
-    """Wraps a ``llama_cpp.Llama``: records chat requests; with ``dry`` set, refuses at once."""
+class RecordingServer:
+    """Wraps an ``xllamacpp.Server``: records chat requests; with ``dry`` set, refuses at once."""
 
-    def __init__(self, llama: Any) -> None:
-        self.llama = llama
+    def __init__(self, server: Any) -> None:
+        self.server = server
         self.requests: list[dict[str, Any]] = []
         self.dry = False
 
-    def create_chat_completion(self, **request: Any) -> Any:
+    def handle_chat_completions(self, request: dict[str, Any], callback: Any = None) -> Any:
         self.requests.append(request)
         if self.dry:
             if request.get("stream"):
-                return iter([{"choices": [{"delta": {"content": DRY_REPLY}}]}])
+                callback({"choices": [{"delta": {"content": DRY_REPLY}}]})
+                return None
             return {"choices": [{"message": {"content": DRY_REPLY}}]}
-        return self.llama.create_chat_completion(**request)
+        if callback is None:
+            return self.server.handle_chat_completions(request)
+        return self.server.handle_chat_completions(request, callback)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.llama, name)
 
-
-def warm_prefix(llama: Any, request: dict[str, Any]) -> None:
-    """Leave only the fixed part of the prompt (all messages but the last) in llama.cpp's cache."""
+def warm_prefix(server: Any, request: dict[str, Any]) -> None:
+    """Evaluate the fixed part of the prompt (all messages but the last), so llama.cpp's cache holds it."""
     messages = [*request["messages"][:-1], {"role": "user", "content": "Ready?"}]
-    llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+    slot = request.get("id_slot", -1)  # the slot the chat model pinned the request to
+    server.handle_chat_completions(
+        {"messages": messages, "max_tokens": 1, "temperature": 0.0, "id_slot": slot}
+    )
 
 
 def run_project(chain: Any, question: str, steps: dict[str, list[float]]) -> tuple[float, float, str]:
@@ -66,20 +69,26 @@ def run_project(chain: Any, question: str, steps: dict[str, list[float]]) -> tup
     return first if first is not None else total, total, draft
 
 
-def run_raw(llama: Any, request: dict[str, Any]) -> tuple[float, float, str]:
+def run_raw(server: Any, request: dict[str, Any]) -> tuple[float, float, str]:
     """(seconds to the first token, seconds to the last, text) of the raw streamed chat completion."""
-    started, first, text = time.perf_counter(), None, ""
-    for part in llama.create_chat_completion(**{**request, "stream": True}):
-        delta = part["choices"][0]["delta"].get("content")
+    started = time.perf_counter()
+    first: list[float] = []
+    text: list[str] = []
+
+    def on_chunk(chunk: dict[str, Any]) -> bool:
+        delta = (chunk.get("choices") or [{}])[0].get("delta", {}).get("content")
         if delta:
-            if first is None:
-                first = time.perf_counter() - started
-            text += delta
+            if not first:
+                first.append(time.perf_counter() - started)
+            text.append(delta)
+        return False
+
+    server.handle_chat_completions({**request, "stream": True}, on_chunk)
     total = time.perf_counter() - started
-    return first if first is not None else total, total, text
+    return first[0] if first else total, total, "".join(text)
 
 
-def capture_requests(chain: Any, recorder: RecordingLlama, wanted: int) -> list[tuple[str, dict[str, Any]]]:
+def capture_requests(chain: Any, recorder: RecordingServer, wanted: int) -> list[tuple[str, dict[str, Any]]]:
     """Questions the chain sends to the model (not refused by the relevance gate), with their requests."""
     cases = []
     recorder.dry = True
@@ -98,16 +107,16 @@ def capture_requests(chain: Any, recorder: RecordingLlama, wanted: int) -> list[
 
 def answer_stage(ws: Workspace, n_questions: int) -> list[Row]:
     chain = ws.assistant.chain  # loads the model
-    model = chain.model
-    llama = getattr(model, "llama", None)
-    if llama is None or not hasattr(llama, "create_chat_completion"):
+    engine = getattr(chain.model, "engine", None)
+    server = getattr(engine, "server", None)
+    if server is None or not hasattr(server, "handle_chat_completions"):
         return [skipped(ws.size, "the chat model is not the embedded llama.cpp model")]
-    recorder = RecordingLlama(llama)
-    model.llama = recorder
+    recorder = RecordingServer(server)
+    engine.server = recorder
     try:
         cases = capture_requests(chain, recorder, n_questions)
     finally:
-        model.llama = llama
+        engine.server = server
     if not cases:
         return [skipped(ws.size, "every benchmark question was refused before the model was called")]
     project: list[tuple[float, float]] = []
@@ -117,12 +126,12 @@ def answer_stage(ws: Workspace, n_questions: int) -> list[Row]:
     for i, (question, request) in enumerate(tqdm(cases, desc=f"{ws.size:,}: answers", unit="question")):
         outputs = {}
         for side in ("project", "raw") if i % 2 == 0 else ("raw", "project"):
-            warm_prefix(llama, request)
+            warm_prefix(server, request)
             if side == "project":
                 first, total, outputs[side] = run_project(chain, question, steps)
                 project.append((first, total))
             else:
-                first, total, outputs[side] = run_raw(llama, request)
+                first, total, outputs[side] = run_raw(server, request)
                 raw.append((first, total))
         same += outputs["project"] == outputs["raw"]
     note = (

@@ -21,9 +21,9 @@ METHOD = (
     "same batch size) into stores that already hold the other chunks, built once by one embedding pass "
     "shared by both; order project, raw, raw, project over two halves. retrieval: project Retriever vs raw "
     "query embedding + collection.query on the same N-chunk collection, same k (hybrid: raw fetches the "
-    "same 20 dense candidates), interleaved per query. answer: RagChain on LlamaCppChatModel vs raw "
-    "Llama.create_chat_completion(stream=True) with the messages captured from the chain, same Llama "
-    "instance, alternating order, both after evaluating the same fixed prefix. memory: VmHWM of an "
+    "same 20 dense candidates), interleaved per query. answer: RagChain on EmbeddedChatModel vs raw "
+    "xllamacpp Server.handle_chat_completions(stream=True) with the request captured from the chain, same "
+    "server, alternating order, both after evaluating the same fixed prefix. memory: VmHWM of an "
     "`assistant serve` process after a few answers. `load` is the 1-minute load average when the row was "
     "measured (2 shared cores: other work inflates times)."
 )
