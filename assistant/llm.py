@@ -164,6 +164,22 @@ class Engine:
             raise err if isinstance(err, ModelError) else _request_error(err) from None
         return {**request, "id_slot": slot, "cache_prompt": True}
 
+    def complete(
+        self, request: dict[str, Any], on_chunk: Any = None, yield_to: Callable[[], bool] | None = None
+    ) -> Any:
+        """One call, with the engine to itself and its slot cut back (``on_chunk``: streamed). Background
+        work (``yield_to``) gives way first when a person's question waits."""
+        with self.lock:
+            if yield_to is not None and yield_to():
+                raise Preempted("a chat question goes first")
+            pinned = self.pinned(request)
+            try:
+                if on_chunk is None:
+                    return self.server.handle_chat_completions(pinned)
+                return self.server.handle_chat_completions(pinned, on_chunk)
+            except (ValueError, RuntimeError) as err:  # a malformed request
+                raise _request_error(err) from None
+
 
 class EmbeddedChatModel(BaseChatModel):
     """A LangChain chat model on the embedded ``Engine``: one generation at a time, streamed.
@@ -206,16 +222,7 @@ class EmbeddedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        yield_to = BACKGROUND.get()
-        engine = self.engine
-        with engine.lock:
-            if yield_to is not None and yield_to():
-                raise Preempted("a chat question goes first")
-            request = engine.pinned(self._request(messages, stop))
-            try:
-                result = engine.server.handle_chat_completions(request)
-            except (ValueError, RuntimeError) as err:  # a malformed request
-                raise _request_error(err) from None
+        result = self.engine.complete(self._request(messages, stop), yield_to=BACKGROUND.get())
         if not isinstance(result, dict) or "error" in result:
             raise _request_error(result)
         self._record(result.get("timings"))
@@ -253,13 +260,7 @@ class EmbeddedChatModel(BaseChatModel):
 
         def generate() -> None:  # holds the model only while it generates, never while a reader waits
             try:
-                engine = self.engine
-                with engine.lock:
-                    if yield_to is not None and yield_to():
-                        raise Preempted("a chat question goes first")
-                    engine.server.handle_chat_completions(engine.pinned(request), on_chunk)
-            except (ValueError, RuntimeError) as err:
-                pieces.put(_request_error(err))
+                self.engine.complete(request, on_chunk, yield_to)
             except BaseException as err:  # handed to the reader, raised there
                 pieces.put(err)
             finally:
