@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 # machine. uv does not read pip's configuration, so the indexes and wheel folders pip is set up with (here,
 # this machine's local mirrors, which hold the CPU build of torch) are passed on. Should uv fail, pip installs.
 pip_conf = $(shell $(PYTHON) -m pip config get global.$(1) 2>/dev/null)
-UV_SOURCES := --index-strategy unsafe-best-match --native-tls \
+UV_SOURCES = --index-strategy unsafe-best-match --native-tls \
   $(addprefix --index-url ,$(call pip_conf,index-url)) \
   $(addprefix --extra-index-url ,$(call pip_conf,extra-index-url)) \
   $(addprefix --find-links ,$(sort $(call pip_conf,find-links) $(PIP_FIND_LINKS)))
