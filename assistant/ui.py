@@ -80,9 +80,14 @@ class _Progress:
         ]
         return f" ({', '.join(times)})" if times else ""
 
-    def status(self) -> str:
+    def status(self, model_ready: bool) -> str:
         if self.first_s is None and self.evidence_s is not None:
-            note = f"Evidence found after {self.evidence_s:.1f} s; the answer is being written…"
+            then = (
+                "the answer is being written…"
+                if model_ready
+                else "waiting for the language model to warm up to write the answer…"
+            )
+            note = f"Evidence found after {self.evidence_s:.1f} s; {then}"
             return fmt.status_html("busy", note)
         return fmt.status_html("busy", "Answering…" + self._times())
 
@@ -177,7 +182,7 @@ class ChatHandlers:
                     continue
                 progress.seen(event)
                 pending = (question, progress.display())
-                yield fmt.chat_messages(turns, pending), turns, progress.status(), ""
+                yield fmt.chat_messages(turns, pending), turns, progress.status(self.model_ready()), ""
             if answer is None:
                 raise AssistantError("The assistant ended without an answer. Please try again.")
         except AssistantError as err:

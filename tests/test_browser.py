@@ -121,7 +121,11 @@ def test_model_warm_up_is_shown_and_the_answer_streams_with_a_citation(
     page.wait_for_selector("#ma-question textarea")
     assert "warming up" in page.inner_text("#ma-status")
     page.get_by_text(JOINT).click()  # one of the example questions
-    page.wait_for_function("() => document.querySelector('#ma-status').innerText.includes('Waiting')")
+    # whether or not the evidence is already shown, the status says the answer waits for the model
+    page.wait_for_function(
+        "() => document.querySelector('#ma-status').innerText.toLowerCase()"
+        ".includes('waiting for the language model to warm up')"
+    )
     warmed.set()
     wait_first_words(page, 30_000)
     assert "▍" in page.evaluate(LAST_BOT_TEXT)  # streaming: evidence and draft show before the checked answer
