@@ -39,23 +39,30 @@ def build_assistant(
     settings = settings or Settings()
     force_offline()
     embeddings = embeddings or LocalEmbeddings(settings.embedding_model_path, settings.embed_batch_size)
+    # one multilingual model for the index and the evidence (loaded on first use)
+    e5 = evidence_encoder if isinstance(evidence_encoder, E5Encoder) else E5Encoder()
+    multilingual = e5 if settings.multilingual_index else None
     fingerprint: dict[str, str | int] = {
         "embedding_model": embeddings.name,
         "dimensions": embeddings.dimensions,
         "chunk_max_tokens": settings.chunk_max_tokens,
         "chunker": CHUNKER_VERSION,
+        "multilingual_model": multilingual.name if multilingual else "none",
     }
     client = open_client(settings.resolved_chroma_dir(), settings.chroma_url)
-    store = ChunkStore(client, settings.collection, fingerprint)
+    store = ChunkStore(client, settings.collection, fingerprint, multilingual=multilingual is not None)
     ingestor = Ingestor(
         store,
         embeddings,
         settings.corpus_dir,
         max_tokens=settings.chunk_max_tokens,
         max_bytes=int(settings.max_file_mb * 1024 * 1024),
+        multilingual=multilingual,
     )
     glossary = Glossary.load(settings.glossary_path)
-    retriever = Retriever(store, embeddings, settings.hybrid, lambda: ingestor.generation, glossary)
+    retriever = Retriever(
+        store, embeddings, settings.hybrid, lambda: ingestor.generation, glossary, multilingual
+    )
     prompts_dir = settings.resolved_prompts_dir()
     answer_prompt = load_prompt(prompts_dir, "answer")
     condense_prompt = load_prompt(prompts_dir, "condense")
@@ -68,7 +75,7 @@ def build_assistant(
         else:
             model = chat_model()
         encoder = evidence_encoder or (
-            MiniLMEncoder(embeddings) if settings.evidence_model == "minilm" else E5Encoder()
+            MiniLMEncoder(embeddings) if settings.evidence_model == "minilm" else e5
         )
         answering = AnswerStep(TextAnalyser(), encoder, glossary)
         answering.warm_up()  # loads spaCy with the language model, not on the first question

@@ -19,6 +19,7 @@ from assistant.chunking import split_document
 from assistant.embeddings import LocalEmbeddings
 from assistant.errors import LoaderError
 from assistant.loaders import iter_corpus_files, load_document
+from assistant.sentence_encoder import SentenceEncoder
 from assistant.store import ChunkStore
 from assistant.types import Chunk, DocumentInfo, FileOutcome, IngestReport
 
@@ -28,6 +29,7 @@ ProgressCallback = Callable[[int, int, str], None]
 # instead of per document (at 100k stored chunks each Chroma write costs ~0.1 s however small it is).
 BATCH_CHUNKS = 512
 EMBED_SLICE_BATCHES = 4  # a large batch reports progress after every 4 embedding batches (~6 s of work)
+MULTILINGUAL_SLICE = 32  # multilingual vectors are encoded 32 chunks at a time (~2 s), progress after each
 
 
 @dataclass
@@ -60,9 +62,11 @@ class Ingestor:
         max_tokens: int,
         max_bytes: int,
         batch_chunks: int = BATCH_CHUNKS,
+        multilingual: SentenceEncoder | None = None,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
+        self.multilingual = multilingual  # the model of the store's multilingual vectors, if it keeps them
         self.corpus_dir = corpus_dir
         self.max_tokens = max_tokens
         self.max_bytes = max_bytes
@@ -159,7 +163,9 @@ class Ingestor:
         infos = [doc.info for doc in batch.documents]
         self.store.put_documents(infos, state="pending")
         chunks = [chunk for doc in batch.documents for chunk in doc.chunks]
-        self.store.upsert(chunks, self._embed([c.text for c in chunks], batch, step))
+        texts = [c.text for c in chunks]
+        vectors = self._embed(texts, batch, step)
+        self.store.upsert(chunks, vectors, self._embed_multilingual(texts, batch, step))
         for doc in batch.documents:
             if doc.replaces:  # without a record there are no chunks: the record is written before them, and
                 # a removal deletes the chunks before the record; a filtered delete costs ~60 ms at 100k
@@ -178,9 +184,7 @@ class Ingestor:
         size = self.embeddings.batch_size * EMBED_SLICE_BATCHES
         if step is None or len(texts) <= size:
             return self.embeddings.encode(texts)
-        names = (
-            batch.documents[0].info.source if len(batch.documents) == 1 else f"{len(batch.documents)} files"
-        )
+        names = _names(batch)
         # longest first, as sentence-transformers orders one call: the slices then form the very batches one
         # call would (same vectors, same padding; unsorted slices were padded more and ran 8-22 % slower)
         order = np.argsort([-len(text) for text in texts], kind="stable")
@@ -191,6 +195,22 @@ class Ingestor:
         vectors = np.concatenate(parts)
         vectors[order] = vectors.copy()
         return vectors
+
+    def _embed_multilingual(
+        self, texts: list[str], batch: _Batch, step: Callable[[str], None] | None
+    ) -> np.ndarray | None:
+        """The multilingual vectors of a batch's chunks, a slice at a time: the model is ~7x slower than
+        the English one, and between slices a question's evidence gets its turn on it."""
+        if self.multilingual is None or self.store.multilingual is None:
+            return None
+        names = _names(batch)
+        parts = []
+        for at in range(0, len(texts), MULTILINGUAL_SLICE):
+            parts.append(self.multilingual.passages(texts[at : at + MULTILINGUAL_SLICE]))
+            if step and len(texts) > MULTILINGUAL_SLICE:
+                done = min(at + MULTILINGUAL_SLICE, len(texts))
+                step(f"{names}: {done:,}/{len(texts):,} chunks embedded for other languages")
+        return np.concatenate(parts)
 
     def _remove_stale(self, roots: Sequence[Path], files: Sequence[Path]) -> list[FileOutcome]:
         """Remove indexed documents whose file, under one of the scanned folders, is gone."""
@@ -216,6 +236,11 @@ class Ingestor:
             removed = self.store.remove_document(source)
             self.generation += 1
         return removed
+
+
+def _names(batch: _Batch) -> str:
+    """How progress names a batch: its file, or how many files it holds."""
+    return batch.documents[0].info.source if len(batch.documents) == 1 else f"{len(batch.documents)} files"
 
 
 def _step(progress: ProgressCallback | None, done: int, total: int) -> Callable[[str], None] | None:

@@ -2,6 +2,12 @@
 
 Names and numbers are where a small embedding model is weakest and keywords are strongest; fusing the two
 rankings lifts the right paragraph into the top few more often than either alone.
+
+With a multilingual index, a third ranking comes from a model that reads Japanese and English alike. It is
+fused like the others, and its first few are always among the results: neither the English model nor the
+keywords can vote for a passage in another language, so fusion alone would bury it. A passage is scored
+by the English model when it and the question are both English, else by the multilingual model (on the
+English model's scale), so one relevance threshold holds for both.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from assistant.embeddings import LocalEmbeddings
 from assistant.glossary import Glossary
 from assistant.japanese import ANALYSER, has_japanese
+from assistant.sentence_encoder import SentenceEncoder
 from assistant.store import ChunkStore, to_passage
 from assistant.types import Passage
 
@@ -100,6 +108,7 @@ _STOPWORDS = frozenset(
 )
 _RRF_K = 60
 _CANDIDATES = 20
+_ACROSS_FIRST = 3  # the multilingual ranking's first 3 are always among 12 results (1 among 4)
 _RECOUNT_S = 1.0
 
 
@@ -280,10 +289,12 @@ class Retriever:
         hybrid: bool,
         index_version: Callable[[], int],
         glossary: Glossary | None = None,
+        multilingual: SentenceEncoder | None = None,
     ) -> None:
         self.glossary = glossary or Glossary({})
         self.store = store
         self.embeddings = embeddings
+        self.multilingual = multilingual if store.multilingual is not None else None
         self.hybrid = hybrid
         self.index_version = index_version
         self._keywords: KeywordIndex | None = None
@@ -318,27 +329,35 @@ class Retriever:
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         query = self.glossary.expand(query)
-        return self.retrieve_embedded(query, self.embeddings.encode([query])[0], k)
+        across = self.multilingual.queries([query])[0] if self.multilingual is not None else None
+        return self.retrieve_embedded(query, self.embeddings.encode([query])[0], k, across)
 
-    def retrieve_embedded(self, query: str, vector: np.ndarray, k: int) -> list[Passage]:
-        """``retrieve`` for a query already expanded by the glossary and embedded (a unit float32 vector).
+    def retrieve_embedded(
+        self, query: str, vector: np.ndarray, k: int, across: np.ndarray | None = None
+    ) -> list[Passage]:
+        """``retrieve`` for a query already expanded by the glossary and embedded (a unit float32 vector;
+        ``across``: its multilingual vector, when the index has one).
 
         Hybrid: the ids and distances of the 20 nearest chunks and the 20 best BM25 hits are fused by
         reciprocal rank; then the texts of only the ``k`` winners are fetched, in one call (Chroma's query
         costs about three times as much when it also returns the texts of all 20 candidates). Winners found
         by keywords alone are scored by cosine similarity with their stored vectors, like the rest.
         """
-        if not self.hybrid:
+        if not self.hybrid and across is None:
             return self.store.query(vector, k)
         n = max(k, _CANDIDATES)
         dense = self.store.nearest(vector, n, texts=False)
-        sparse = self.keyword_index().search(query, n)
+        rankings = [dense.ids]
+        if self.hybrid:
+            rankings.append([chunk_id for chunk_id, _ in self.keyword_index().search(query, n)])
+        multilingual = self.store.nearest_multilingual(across, n)
+        rankings.append(multilingual.ids)
         fused: dict[str, float] = {}
-        for rank, chunk_id in enumerate(dense.ids):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (_RRF_K + rank + 1)
-        for rank, (chunk_id, _) in enumerate(sparse):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+        for ranking in rankings:
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (_RRF_K + rank + 1)
         chosen = sorted(fused, key=fused.__getitem__, reverse=True)[:k]  # stable: ties keep fused order
+        chosen = _with_firsts(chosen, multilingual.ids[: min(_ACROSS_FIRST, k // 4)], k)
         distances = dict(zip(dense.ids, dense.distances, strict=True))
         keyword_only = any(chunk_id not in distances for chunk_id in chosen)
         query64 = np.asarray(vector, dtype=np.float64)  # as the cosine was always taken: in float64
@@ -349,4 +368,29 @@ class Retriever:
             else:
                 score = float(np.dot(np.asarray(embedding), query64))
             found[chunk_id] = to_passage(chunk_id, text, meta, score)
+        if across is not None:
+            self._score_across_languages(query, across, found)
         return [found[chunk_id] for chunk_id in chosen if chunk_id in found]  # one deleted meanwhile: skipped
+
+    def _score_across_languages(self, query: str, across: np.ndarray, found: dict[str, Passage]) -> None:
+        """Score the passages the English model cannot judge (a Japanese question, or a Japanese passage) by
+        the multilingual model instead, on the English model's scale."""
+        assert self.multilingual is not None
+        japanese = has_japanese(query)
+        foreign = [chunk_id for chunk_id, p in found.items() if japanese or has_japanese(p.text)]
+        for chunk_id, vector in self.store.multilingual_vectors(foreign).items():
+            score = float(self.multilingual.similarity(across, vector.reshape(1, -1))[0])
+            found[chunk_id] = replace(found[chunk_id], score=score)
+
+
+def _with_firsts(chosen: list[str], firsts: list[str], k: int) -> list[str]:
+    """``chosen`` with every id of ``firsts`` in it, at most ``k`` long: those missing take the places of
+    the last of the others."""
+    missing = [chunk_id for chunk_id in firsts if chunk_id not in chosen]
+    kept = list(chosen)
+    for chunk_id in reversed(chosen):
+        if len(kept) + len(missing) <= k:
+            break
+        if chunk_id not in firsts:
+            kept.remove(chunk_id)
+    return kept + missing

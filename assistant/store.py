@@ -3,6 +3,9 @@
 Embedded by default (a persistent folder), or a Chroma server when a URL is configured. The manifest
 collection holds one record per document; a document whose record says ``ready`` is complete, which is
 what makes an interrupted ingest safe to re-run.
+
+With ``multilingual``, a third collection holds every chunk again (same ids, no text) under the vectors of
+a model that reads several languages, so a question finds passages written in another language.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ def open_client(chroma_dir: Path, chroma_url: str | None) -> Any:
 class ChunkStore:
     """The chunks and the document manifest of one index."""
 
-    def __init__(self, client: Any, name: str, fingerprint: dict[str, str | int]) -> None:
+    def __init__(
+        self, client: Any, name: str, fingerprint: dict[str, str | int], multilingual: bool = False
+    ) -> None:
         if len(name) < 3:
             raise StoreError("The collection name needs at least 3 characters.")
         self.client = client
@@ -56,6 +61,7 @@ class ChunkStore:
         self.fingerprint = {k: str(v) for k, v in fingerprint.items()}
         self.chunks = self._open(name, check=True)
         self.manifest = self._open(f"{name}-manifest", check=False)
+        self.multilingual = self._open(f"{name}-multilingual", check=False) if multilingual else None
 
     def _open(self, name: str, check: bool) -> Any:
         metadata: dict[str, Any] = {"hnsw:space": "cosine"}
@@ -76,20 +82,36 @@ class ChunkStore:
     def reset(self) -> None:
         """Drop everything and start an empty index with the current fingerprint."""
         existing = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
-        for name in (self.name, f"{self.name}-manifest"):
+        for name in (self.name, f"{self.name}-manifest", f"{self.name}-multilingual"):
             if name in existing:
                 self.client.delete_collection(name)
         self.chunks = self._open(self.name, check=True)
         self.manifest = self._open(f"{self.name}-manifest", check=False)
+        if self.multilingual is not None:
+            self.multilingual = self._open(f"{self.name}-multilingual", check=False)
 
     # --- chunks ------------------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | np.ndarray) -> None:
-        vectors = np.asarray(embeddings, dtype=np.float32)  # Chroma takes arrays as they are
-        for i in range(0, len(chunks), MAX_BATCH):
+    def upsert(
+        self,
+        chunks: Sequence[Chunk],
+        embeddings: Sequence[Sequence[float]] | np.ndarray,
+        multilingual: np.ndarray | None = None,
+    ) -> None:
+        """Write ``chunks`` with their vectors (and, in a multilingual index, ``multilingual`` vectors:
+        written first, so a chunk that can be found is found by both)."""
+        if self.multilingual is not None:
+            if multilingual is None:
+                raise StoreError("A multilingual index needs the multilingual vectors of every chunk.")
+            self._upsert(self.multilingual, chunks, np.asarray(multilingual, dtype=np.float32), texts=False)
+        self._upsert(self.chunks, chunks, np.asarray(embeddings, dtype=np.float32), texts=True)
+
+    @staticmethod
+    def _upsert(collection: Any, chunks: Sequence[Chunk], vectors: np.ndarray, texts: bool) -> None:
+        for i in range(0, len(chunks), MAX_BATCH):  # Chroma takes arrays as they are
             batch = chunks[i : i + MAX_BATCH]
-            self.chunks.upsert(
+            collection.upsert(
                 ids=[c.id for c in batch],
-                documents=[c.text for c in batch],
+                documents=[c.text for c in batch] if texts else None,
                 metadatas=[c.metadata() for c in batch],
                 embeddings=vectors[i : i + MAX_BATCH],
             )
@@ -100,6 +122,8 @@ class ChunkStore:
         if keep_hash is not None:
             where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
         self.chunks.delete(where=where)
+        if self.multilingual is not None:
+            self.multilingual.delete(where=where)
 
     def count_chunks(self, source: str | None = None, content_hash: str | None = None) -> int:
         if source is None:
@@ -151,6 +175,27 @@ class ChunkStore:
         if not texts:
             return Nearest(got["ids"][0], [], [], got["distances"][0])
         return Nearest(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+
+    def nearest_multilingual(self, embedding: np.ndarray | None, k: int) -> Nearest:
+        """The ids and distances of the ``k`` chunks nearest ``embedding`` under the multilingual vectors
+        (none without an embedding or a multilingual index)."""
+        if embedding is None or self.multilingual is None or k <= 0:
+            return Nearest([], [], [], [])
+        got = self.multilingual.query(
+            query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),
+            n_results=k,
+            include=["distances"],
+        )
+        return Nearest(got["ids"][0], [], [], got["distances"][0])
+
+    def multilingual_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The multilingual vectors of ``chunk_ids`` (none without a multilingual index)."""
+        if self.multilingual is None or not chunk_ids:
+            return {}
+        got = self.multilingual.get(ids=list(chunk_ids), include=["embeddings"])
+        return {
+            i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     def fetch(
         self, chunk_ids: Sequence[str], embeddings: bool = False
