@@ -145,7 +145,11 @@ def _word(morpheme: Morpheme, offset: int, parts: tuple[Word, ...] = ()) -> Word
 
 
 def _is_content(morpheme: Morpheme) -> bool:
-    pos = morpheme.part_of_speech()
+    return is_content_pos(morpheme.part_of_speech())
+
+
+def is_content_pos(pos: tuple[str, ...]) -> bool:
+    """Does a word with this part of speech carry content (not a particle, an auxiliary, a symbol...)?"""
     return pos[0] not in _FUNCTION_POS and pos[1] != _AUXILIARY_USE
 
 

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.answering.answer_types import AnswerType, answer_type
 from assistant.answering.compose import Composed, citation_for, compose, quote_block, quoted_units
@@ -21,6 +21,7 @@ from assistant.answering.terms import TermMatcher
 from assistant.answering.trace import UNITS_KEPT, Trace
 from assistant.citations import is_refusal
 from assistant.glossary import Glossary
+from assistant.japanese import has_japanese
 from assistant.sentence_encoder import SentenceEncoder
 from assistant.types import Citation, Passage
 
@@ -55,6 +56,16 @@ class EvidencePlan:
         return [citation_for(u.passage, self.passages[u.passage], u) for u in self.quotes]
 
 
+def across_scored(passage: Passage, question: str, units: Sequence[EvidenceUnit], index: int) -> Passage:
+    """``passage``, scored by its closest window when it is in another language than ``question``: a whole
+    passage is farther from a question across languages than the one sentence of it that answers (the
+    English model cannot read it, and the multilingual one dilutes that sentence among the others)."""
+    if has_japanese(passage.text) == has_japanese(question):
+        return passage
+    closest = max((u.similarity for u in units if u.passage == index), default=passage.score)
+    return replace(passage, score=max(passage.score, closest))
+
+
 class AnswerStep:
     def __init__(self, analyser: TextAnalyser, encoder: SentenceEncoder, glossary: Glossary) -> None:
         self.matcher = matcher = TermMatcher(glossary)
@@ -72,7 +83,10 @@ class AnswerStep:
         order): a paragraph's embedding averages the sentence that answers with the others around it."""
         kind = answer_type(self.analyser.parse(question))
         units = self.ranker.rank(question, kind, candidates, query)
-        return [candidates[i] for i in passage_order(units, len(candidates))[:k]]
+        return [
+            across_scored(candidates[i], question, units, i)
+            for i in passage_order(units, len(candidates))[:k]
+        ]
 
     def names_topic(self, question: str, passages: Sequence[Passage]) -> bool:
         """Is ``question`` one of "Is X mentioned?" and does a passage name X? Then the passages are about

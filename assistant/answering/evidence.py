@@ -34,6 +34,7 @@ from assistant.answering.answer_types import SPEECH, AnswerType, subject_of
 from assistant.answering.japanese_entities import entities as japanese_entities
 from assistant.answering.language import TextAnalyser
 from assistant.answering.terms import TermMatcher, content_words, word_forms
+from assistant.bilingual import japanese_forms, japanese_terms
 from assistant.japanese import ANALYSER, JapaneseAnalyser, has_japanese
 from assistant.sentence_encoder import SentenceEncoder
 from assistant.types import Passage
@@ -175,7 +176,7 @@ class EvidenceRanker:
                     text=text,
                     start=start,
                     end=start + len(text),
-                    forms=word_forms(span),
+                    forms=self._forms(span, text),
                     names=self._names_of(span, text, start),
                     phrases={e.text: _phrase(e) for e in span.ents},
                     clauses={e.text: c for e in span.ents if (c := _clause(e))},
@@ -183,6 +184,14 @@ class EvidenceRanker:
                 )
             )
         return units
+
+    def _forms(self, span: Span, text: str) -> set[str]:
+        """The words to match the question's against: the window's own, and in a window holding Japanese its
+        Japanese words and their English glosses (an English question shares none of its words)."""
+        forms = word_forms(span)
+        if has_japanese(text):
+            forms |= japanese_forms(text, self.japanese)
+        return forms
 
     def _names_of(self, span: Span, text: str, start: int) -> list[tuple[str, str, bool]]:
         """The window's names: spaCy's, and in a window holding Japanese, the Japanese analyser's in place of
@@ -247,8 +256,19 @@ class EvidenceRanker:
         evidence scale: is the evidence about what the model said at all?"""
         if not claims or not units:
             return 0.0
-        vectors = self._encode([u.text for u in units])
-        return max(float(self.encoder.similarity(v, vectors).max()) for v in self.encoder.queries(claims))
+        texts = [u.text for u in units]
+        vectors = self._encode(texts)
+        return max(
+            float(self.encoder.similarity(v, vectors, _across(texts, has_japanese(claim))).max())
+            for claim, v in zip(claims, self.encoder.queries(claims), strict=True)
+        )
+
+    def asked_terms(self, question: str) -> list[tuple[str, ...]]:
+        """The question's content words, each with the words that count for it: an English word alone, a
+        Japanese one with its English glosses (an English window shares none of the Japanese words)."""
+        if has_japanese(question):
+            return japanese_terms(question, self.japanese)
+        return [(w,) for w in dict.fromkeys(content_words(self.analyser.parse(question)))]
 
     def rank(
         self, question: str, kind: AnswerType, passages: Sequence[Passage], query: str | None = None
@@ -259,22 +279,31 @@ class EvidenceRanker:
         units = [u for i, p in enumerate(passages) for u in self.windows(i, p)]
         if not units:
             return []
-        asked = list(dict.fromkeys(content_words(self.analyser.parse(question))))
+        asked = self.asked_terms(question)
         asked_vector = self.encoder.queries([query or question])[0]
-        similarity = self.encoder.similarity(asked_vector, self._encode([u.text for u in units]))
+        japanese = has_japanese(question)
+        texts = [u.text for u in units]
+        similarity = self.encoder.similarity(asked_vector, self._encode(texts), _across(texts, japanese))
         clauses = list(dict.fromkeys(c for u in units for c in u.clauses.values())) if kind.typed else []
         clause_similarity = (
-            dict(zip(clauses, self.encoder.similarity(asked_vector, self._encode(clauses)), strict=True))
+            dict(
+                zip(
+                    clauses,
+                    self.encoder.similarity(asked_vector, self._encode(clauses), _across(clauses, japanese)),
+                    strict=True,
+                )
+            )
             if clauses
             else {}
         )
         closest = float(similarity.max())
-        japanese = has_japanese(question)
         for unit, sim in zip(units, similarity, strict=True):
             text = unit.text.lower()
             unit.similarity = float(sim)
             unit.overlap = (
-                sum(self.matcher.found(w, unit.forms, text) for w in asked) / len(asked) if asked else 0.0
+                sum(any(self.matcher.found(w, unit.forms, text) for w in term) for term in asked) / len(asked)
+                if asked
+                else 0.0
             )
             about = unit.overlap > 0 or (  # a window in the other language shares no word with the question
                 has_japanese(unit.text) != japanese
@@ -307,6 +336,11 @@ class EvidenceRanker:
                 unit.similarity = max([unit.similarity, *map(float, said)])
             unit.score = unit.similarity + OVERLAP_WEIGHT * unit.overlap + DESCRIPTION_WEIGHT * fits - penalty
         return sorted(units, key=lambda u: -u.score)
+
+
+def _across(texts: Sequence[str], japanese: bool) -> np.ndarray:
+    """Which of ``texts`` are in the other language than a question that is (or is not) ``japanese``."""
+    return np.array([has_japanese(t) != japanese for t in texts], dtype=bool)
 
 
 def passage_order(units: Sequence[EvidenceUnit], count: int) -> list[int]:

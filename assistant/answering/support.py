@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 
 from assistant.answering.language import TextAnalyser
 from assistant.answering.terms import TermMatcher, content_words, is_content, same_word, word_forms
+from assistant.bilingual import japanese_forms, japanese_terms
 from assistant.citations import cited_numbers, split_sentences, strip_markers
+from assistant.japanese import has_japanese
 from assistant.types import Passage
 
 if TYPE_CHECKING:
@@ -88,13 +90,20 @@ class SupportChecker:
     def check(self, draft: str, passages: Sequence[Passage], question: str) -> list[SentenceCheck]:
         """Check each sentence of ``draft`` against ``passages`` (in prompt order, best evidence first: the
         order in which a passage is looked for when the cited one does not carry the sentence)."""
-        forms = [word_forms(self.analyser.parse(p.text)) for p in passages]
+        forms = [self._forms(p.text) for p in passages]
         texts = [p.text.lower() for p in passages]
         everywhere = set().union(*forms) if forms else set()
         asked = self.analyser.parse(question)
         all_text = "\n".join(texts)  # joined once, not once per question word
         given = {w for w in content_words(asked) if self.matcher.found(w, everywhere, all_text)}
         given |= framing_words(asked)
+        if has_japanese(question):  # the Japanese words some passage has, or their English glosses
+            given |= {
+                w
+                for term in japanese_terms(question)
+                if self._found(term, everywhere, all_text)
+                for w in term
+            }
         asked_words = {t.lemma_.lower() for t in asked} | {t.lower_ for t in asked}
         checks = []
         for sentence in split_sentences(draft):
@@ -104,12 +113,13 @@ class SupportChecker:
             cited = [n - 1 for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
             check = SentenceCheck(body, cited)
             parsed = self.analyser.parse(body)
-            words = [w for w in dict.fromkeys(content_words(parsed)) if not same_word(w, given)]
+            terms = self._terms(body, parsed, given)
+            words = [term[0] for term in terms]
 
-            def lacking(chosen: Sequence[int], words: list[str] = words) -> list[str]:
+            def lacking(chosen: Sequence[int], terms: list[tuple[str, ...]] = terms) -> list[str]:
                 pool = set().union(*(forms[p] for p in chosen))
                 text = "\n".join(texts[p] for p in chosen)
-                return [w for w in words if not self.matcher.found(w, pool, text)]
+                return [term[0] for term in terms if not self._found(term, pool, text)]
 
             candidates = ([cited] if cited else []) + [[p] for p in range(len(passages)) if [p] != cited]
             verdicts = [(c, lacking(c)) for c in candidates]
@@ -124,3 +134,20 @@ class SupportChecker:
                 check.passages = list(chosen)
             checks.append(check)
         return checks
+
+    def _forms(self, text: str) -> set[str]:
+        """A passage's words; in a passage holding Japanese, its Japanese words, their English glosses and
+        its numbers as English writes them (3億ドル: 300 million): an answer in either language is checked."""
+        forms = word_forms(self.analyser.parse(text))
+        return forms | japanese_forms(text) if has_japanese(text) else forms
+
+    @staticmethod
+    def _terms(body: str, parsed: Doc, given: set[str]) -> list[tuple[str, ...]]:
+        """The sentence's content words that the question does not give, each with the words that count for
+        it: an English word alone, a Japanese one with its glosses (an English passage has only those)."""
+        if has_japanese(body):
+            return [t for t in japanese_terms(body) if not any(w in given for w in t)]
+        return [(w,) for w in dict.fromkeys(content_words(parsed)) if not same_word(w, given)]
+
+    def _found(self, term: tuple[str, ...], forms: set[str], text: str) -> bool:
+        return any(self.matcher.found(w, forms, text) for w in term)
