@@ -4,7 +4,7 @@ Japanese is written without spaces, so ``\\w+`` takes a whole clause ("両国が
 word and BM25 can never match a word inside it. Sudachi (``sudachipy`` with ``sudachidict-core``) cuts it
 into words, each with its part of speech and dictionary form.
 
-Chosen over MeCab (``fugashi`` + ``unidic-lite``) by measurement on tests/data/japanese/meeting-readout-ja.md
+Chosen over MeCab (``fugashi`` + ``unidic-lite``) by measurement on corpus/meeting-readout-ja.md
 (six one-sentence paragraphs): 0.10 ms a paragraph for the content words against 0.16 ms; UniDic's short
 units cut 半導体 into 半 + 導体 and 3億 into 3 + 億, where Sudachi keeps both whole (and reads ３億 as 3億);
 UniDic's lemma is a reading for names (石破 -> イシバ) or carries a gloss (ドル-dollar); and unidic-lite's

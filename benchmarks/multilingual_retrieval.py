@@ -34,7 +34,7 @@ from assistant.types import Chunk
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [
     ROOT / "corpus" / "meeting-article.md",
-    ROOT / "tests" / "data" / "japanese" / "meeting-readout-ja.md",
+    ROOT / "corpus" / "meeting-readout-ja.md",
 ]
 SETS = {"English set": ROOT / "eval" / "questions.yaml", "Japanese set": ROOT / "eval" / "questions-ja.yaml"}
 

@@ -68,7 +68,7 @@ def test_japanese_sentences_split_without_spaces() -> None:
 
 
 def test_japanese_readout_chunks_are_exact_spans_of_the_loaded_text() -> None:
-    path = ROOT / "tests" / "data" / "japanese" / "meeting-readout-ja.md"
+    path = ROOT / "corpus" / "meeting-readout-ja.md"
     document = load_document(path, path.name)
     invitation = "石破総理は、トランプ大統領に対し、大阪・関西万博への訪問を招待した。"
     for limit in (1000, 70, 40):  # whole paragraphs; sentences (the longest is 64 characters); pieces of them

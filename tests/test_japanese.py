@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
     from sudachipy import Dictionary
 
-READOUT = ROOT / "tests" / "data" / "japanese" / "meeting-readout-ja.md"
+READOUT = ROOT / "corpus" / "meeting-readout-ja.md"
 
 
 def readout_paragraphs() -> list[str]:

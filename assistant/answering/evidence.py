@@ -49,7 +49,7 @@ OVERLAP_WEIGHT = 0.2
 DESCRIPTION_WEIGHT = 0.2
 NO_FILLER_PENALTY = 0.2
 # How close a window in the other language must come to the question for its fillers to count (it must also be
-# the closest window). The readout (tests/data/japanese) and the seed article ranked together for the English
+# the closest window). The readout (corpus/meeting-readout-ja.md) and the seed article ranked together for the English
 # questions of eval/questions.yaml (133) and eval/questions-ja.yaml (5): of the Japanese windows holding a
 # filler of the asked type, the two that answer came 0.443 (3億ドル) and 0.348 (4月10日) close, both the
 # closest; the two that would answer a trap 0.323 ("when is that meeting happening": 4月10日) and 0.300
