@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 E5_CENTRE, MINILM_CENTRE, E5_SPREAD = 0.781, 0.223, 0.157 / 0.037
 # e5 puts a question closer to sentences in its own language than to sentences in another, whatever they say:
 # the 119 English questions of eval/questions.yaml against the article's 19 sentences, mean 0.779, std
-# 0.038; against the 6 sentences of the Japanese readout (corpus/meeting-readout-ja.md), mean 0.752, std 0.025 (the 5
-# Japanese questions of eval/questions-ja.yaml against the article: 0.731, 0.023). A pair across languages
-# is mapped from its own centre and spread, so a Japanese sentence competes with English ones on what it says.
+# 0.038; against the 6 sentences of the Japanese readout (corpus/meeting-readout-ja.md), mean 0.752, std
+# 0.025 (the 5 Japanese questions of eval/questions-ja.yaml against the article: 0.731, 0.023). A pair across
+# languages is mapped from its own centre and spread: a Japanese sentence competes on what it says.
 E5_ACROSS_CENTRE, E5_ACROSS_SPREAD = 0.752, 0.157 / 0.025
 
 
