@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from assistant.japanese import ANALYSER, JapaneseAnalyser, has_japanese
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
@@ -27,6 +29,7 @@ class AnswerType:
     topics: tuple[str, ...] = ()  # "Is *Okinawa* mentioned?": the documents must name one of these
     # "Why did Ishiba *bring* a *gift*?": what a reason presupposes happened, as (verb, its object or "")
     events: tuple[tuple[str, str], ...] = ()
+    japanese: bool = False  # asked in Japanese: the answer's own words are Japanese too
 
     @property
     def locative(self) -> bool:
@@ -209,8 +212,47 @@ def _events(doc: Doc) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# Japanese question words (a closed class, like the English wh-words above), by Sudachi's word: the first in
+# the question decides. 何 asks for a date before 日, 月, 年; どの and どこの for a country before 国.
+_JAPANESE_WH: dict[str, AnswerType] = {
+    "なぜ": REASON,
+    "何故": REASON,
+    "どうして": REASON,
+    "誰": PERSON,
+    "だれ": PERSON,
+    "どなた": PERSON,
+    "いつ": DATE,
+    "何日": DATE,
+    "何月": DATE,
+    "何年": DATE,
+    "どこ": WHERE,
+    "いくら": AMOUNT,
+    "いくつ": AMOUNT,
+    "何人": AMOUNT,
+    "くらい": AMOUNT,
+    "ぐらい": AMOUNT,
+    "名前": NAMED,
+}
+
+
+def japanese_answer_type(question: str, analyser: JapaneseAnalyser = ANALYSER) -> AnswerType:
+    """The answer type of a question in Japanese, from its question word."""
+    words = [unit.text for word in analyser.words(question) for unit in (word.parts or (word,))]
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if word in ("どの", "どこ") and after in ("国", "の") and "国" in words[i + 1 : i + 3]:
+            return replace(COUNTRY, japanese=True)
+        if word == "何" and after[:1] in ("日", "月", "年"):
+            return replace(DATE, japanese=True)
+        if word in _JAPANESE_WH:
+            return replace(_JAPANESE_WH[word], japanese=True)
+    return replace(OPEN, japanese=True)
+
+
 def answer_type(doc: Doc) -> AnswerType:
     """The answer type of a parsed question."""
+    if has_japanese(doc.text):
+        return japanese_answer_type(doc.text)
     words = [t.lower_ for t in doc]
     lemmas = {t.lemma_.lower() for t in doc}
     if words and words[0] == "why":  # "Why do they keep negotiating where forces are positioned?"

@@ -48,6 +48,17 @@ ASTRAY_MARGIN = 0.15
 # long window ("AI and semiconductors are named for joint ventures": 0.52), hence "only restates".
 CLAIM_MATCH = 0.55
 EVIDENCE_LEAD = "The documents say:"
+# The leads of an answer to a question asked in Japanese, and how they name what the documents lack
+EVIDENCE_LEAD_JA = "資料には次のとおり書かれています。"
+_MISSING_JA = {
+    "date": "いつか",
+    "place": "どこか",
+    "person": "誰か",
+    "name": "名前",
+    "country": "どの国か",
+    "amount": "金額や数",
+    "reason": "理由",
+}
 
 
 @dataclass
@@ -186,11 +197,12 @@ def compose(
         best.setdefault(unit.passage, unit)
     if kept:  # quote what the answer rests on: the best window of each passage its sentences cite
         quotes = [best[p] for p in dict.fromkeys(p for c in kept for p in c.passages) if p in best]
-    lead = {
-        "answered": " ".join(_cited(c) for c in kept),
-        "evidence": EVIDENCE_LEAD,
-        "partial": f"The documents don't say {missing}. What they do say:",
-    }[outcome]
+    if kind.japanese:
+        lacking = f"{'・'.join(unmentioned)}のこと" if unmentioned else _MISSING_JA.get(kind.kind, "その点")
+        leads = (EVIDENCE_LEAD_JA, f"資料には{lacking}は書かれていません。書かれているのは次のとおりです。")
+    else:
+        leads = (EVIDENCE_LEAD, f"The documents don't say {missing}. What they do say:")
+    lead = {"answered": " ".join(_cited(c) for c in kept), "evidence": leads[0], "partial": leads[1]}[outcome]
     used = sorted({u.passage for u in quotes} | {p for c in kept for p in c.passages})
     quoted = {u.passage: u for u in quotes}
     return Composed(
