@@ -379,7 +379,8 @@ class Retriever:
         japanese = has_japanese(query)
         foreign = [chunk_id for chunk_id, p in found.items() if japanese or has_japanese(p.text)]
         for chunk_id, vector in self.store.multilingual_vectors(foreign).items():
-            score = float(self.multilingual.similarity(across, vector.reshape(1, -1))[0])
+            other = np.array([has_japanese(found[chunk_id].text) != japanese])
+            score = float(self.multilingual.similarity(across, vector.reshape(1, -1), other)[0])
             found[chunk_id] = replace(found[chunk_id], score=score)
 
 

@@ -4,6 +4,7 @@ retriever's index follows ingests and removals without re-reading unchanged chun
 from __future__ import annotations
 
 import math
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -12,10 +13,18 @@ import pytest
 
 from assistant.bench.corpus import paragraphs, questions, write_corpus
 from assistant.chunking import paragraph_spans
-from assistant.retrieval import _CANDIDATES, _RRF_K, KeywordIndex, Retriever, terms, top_positive
+from assistant.retrieval import (
+    _CANDIDATES,
+    _RRF_K,
+    KeywordIndex,
+    Retriever,
+    _with_firsts,
+    terms,
+    top_positive,
+)
 from assistant.store import to_passage
 from assistant.types import Passage
-from tests.conftest import SEED, AssistantFactory
+from tests.conftest import ROOT, SEED, AssistantFactory
 
 
 class ReferenceBM25:
@@ -174,7 +183,7 @@ def test_hybrid_retrieval_returns_exactly_what_the_previous_implementation_did(
     make_assistant: AssistantFactory, seed_corpus: Path
 ) -> None:
     write_corpus(seed_corpus / "news", paragraphs(150), per_file=50)
-    assistant = make_assistant()
+    assistant = make_assistant(multilingual_index=False)  # the two-list fusion the reference implements
     assistant.ingest()
     retriever = assistant.retriever
     queries = [*questions(12), "Which technologies were named for joint ventures?", "LNG exports Alaska"]
@@ -188,3 +197,28 @@ def test_hybrid_retrieval_returns_exactly_what_the_previous_implementation_did(
             assert got == want  # same chunks, same order, scores equal to the last bit
             keyword_only += sum(p.chunk_id not in dense for p in got)
     assert keyword_only > 0  # the path that fetches keyword-only winners was taken too
+
+
+def test_the_multilingual_index_finds_and_scores_a_japanese_passage_for_an_english_question(
+    make_assistant: AssistantFactory, seed_corpus: Path
+) -> None:
+    shutil.copy(ROOT / "corpus" / "meeting-readout-ja.md", seed_corpus)
+    lunar = "How much money are the two countries putting into joint lunar research?"
+
+    def readout_score(**overrides: object) -> float:
+        assistant = make_assistant(**overrides)
+        assistant.ingest()
+        found = [p for p in assistant.retriever.retrieve(lunar, 12) if "3億ドル" in p.text]
+        assert found and found[0].source == "meeting-readout-ja.md"
+        return found[0].score
+
+    multilingual = readout_score()
+    english_only = readout_score(multilingual_index=False, data_dir=seed_corpus.parent / "english-only")
+    threshold = make_assistant().settings.min_relevance
+    assert english_only < threshold < multilingual  # only the multilingual model reads it as close
+
+
+def test_the_multilingual_firsts_take_the_places_of_the_last_others() -> None:
+    assert _with_firsts(["a", "b", "c", "d"], ["x", "b"], 4) == ["a", "b", "c", "x"]
+    assert _with_firsts(["a", "b"], ["x"], 4) == ["a", "b", "x"]  # room left: nothing dropped
+    assert _with_firsts(["a", "b", "c", "d"], ["c", "d"], 4) == ["a", "b", "c", "d"]

@@ -25,6 +25,7 @@ Outcomes, decided in code:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,7 +33,9 @@ from assistant.answering.answer_types import AnswerType
 from assistant.answering.evidence import EvidenceUnit
 from assistant.answering.support import SentenceCheck
 from assistant.answering.terms import normal
+from assistant.bilingual import japanese_forms
 from assistant.citations import is_refusal
+from assistant.japanese import has_japanese
 from assistant.types import Citation, Passage
 
 QUOTE_MARGIN = 0.06  # a second quote is shown when its window scores within this of the first
@@ -127,7 +130,17 @@ def quote_block(units: Sequence[EvidenceUnit]) -> str:
 
 def _names_a_filler(sentences: Sequence[SentenceCheck], fillers: set[str]) -> bool:
     said = normal(" ".join(s.text for s in sentences))
-    return any(normal(f) in said for f in fillers)
+    words = set(re.findall(r"[\w,]+", said))
+    return any(normal(f) in said or _translates(f, words) for f in fillers)
+
+
+def _translates(filler: str, words: set[str]) -> bool:
+    """Do English ``words`` name a Japanese ``filler``: two of its English words, or its only one (4月10日:
+    april and 10; 3億ドル: 300 and million, not "3 billion dollars"; 大阪・関西万博: osaka and kansai)?"""
+    if not has_japanese(filler):
+        return False
+    english = {w for w in japanese_forms(filler) if not has_japanese(w)}
+    return bool(english) and len(english & words) >= min(2, len(english))
 
 
 def compose(
