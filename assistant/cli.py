@@ -30,11 +30,14 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _build(with_model_progress: bool = False) -> Any:
+def _build(with_model_progress: bool = False, rebuild_stale_index: bool = False) -> Any:
     from assistant.factory import build_assistant
 
     click.echo("Loading the embedding model and the index...", err=True)
-    return build_assistant(model_progress=_model_progress() if with_model_progress else None)
+    return build_assistant(
+        model_progress=_model_progress() if with_model_progress else None,
+        rebuild_stale_index=rebuild_stale_index,
+    )
 
 
 def _model_progress() -> Callable[[int, int], None]:
@@ -81,7 +84,17 @@ def ingest(paths: Sequence[Path], rebuild: bool) -> None:
     """Index PATHS (default: the corpus folder): new and changed files in, removed files out."""
     from tqdm import tqdm
 
-    assistant = _build()
+    assistant = _build(rebuild_stale_index=True)
+    paths = list(paths)
+    replaced = assistant.store.replaced
+    if replaced is not None:  # built by an earlier version, or with other settings: rebuilt from the files
+        elsewhere = [Path(s) for s in replaced if Path(s).is_absolute() and Path(s).is_file()]
+        click.echo(
+            f"The index was built with other settings; rebuilding it from the files ({len(replaced)} "
+            "documents).",
+            err=True,
+        )
+        paths = [*(paths or [assistant.settings.corpus_dir]), *elsewhere]
     with tqdm(total=0, unit="file", desc="Ingesting", file=sys.stderr) as bar:
 
         def progress(done: int, total: int, source: str) -> None:
@@ -89,7 +102,7 @@ def ingest(paths: Sequence[Path], rebuild: bool) -> None:
             bar.set_postfix_str(source[-40:])
             bar.update(done - bar.n)
 
-        report = assistant.ingest(list(paths) or None, rebuild=rebuild, progress=progress)
+        report = assistant.ingest(paths or None, rebuild=rebuild, progress=progress)
     print_report(report)
     if report.failures() and not report.chunks_written and not report.count("unchanged"):
         sys.exit(1)

@@ -29,12 +29,14 @@ def build_assistant(
     model_progress: AssemblyProgress | None = None,
     embeddings: LocalEmbeddings | None = None,
     evidence_encoder: SentenceEncoder | None = None,
+    rebuild_stale_index: bool = False,
 ) -> Assistant:
     """Build the assistant.
 
     ``chat_model`` overrides the configured model (a model, or a function that loads one); ``embeddings``
     shares an already loaded embedding model (tests load it once per run), ``evidence_encoder`` the
-    evidence model.
+    evidence model. ``rebuild_stale_index``: an index built with other settings is emptied for a rebuild
+    instead of refused.
     """
     settings = settings or Settings()
     force_offline()
@@ -50,7 +52,13 @@ def build_assistant(
         "multilingual_model": multilingual.name if multilingual else "none",
     }
     client = open_client(settings.resolved_chroma_dir(), settings.chroma_url)
-    store = ChunkStore(client, settings.collection, fingerprint, multilingual=multilingual is not None)
+    store = ChunkStore(
+        client,
+        settings.collection,
+        fingerprint,
+        multilingual=multilingual is not None,
+        rebuild_stale=rebuild_stale_index,
+    )
     ingestor = Ingestor(
         store,
         embeddings,

@@ -48,20 +48,38 @@ def open_client(chroma_dir: Path, chroma_url: str | None) -> Any:
     return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
 
 
+class StaleIndex(StoreError):
+    """The index was built with other settings than the current ones."""
+
+
 class ChunkStore:
     """The chunks and the document manifest of one index."""
 
     def __init__(
-        self, client: Any, name: str, fingerprint: dict[str, str | int], multilingual: bool = False
+        self,
+        client: Any,
+        name: str,
+        fingerprint: dict[str, str | int],
+        multilingual: bool = False,
+        rebuild_stale: bool = False,
     ) -> None:
+        """Open the index ``name``. One built with another fingerprint is refused, or, with ``rebuild_stale``,
+        emptied for a rebuild (``replaced`` then lists the documents it held)."""
         if len(name) < 3:
             raise StoreError("The collection name needs at least 3 characters.")
         self.client = client
         self.name = name
         self.fingerprint = {k: str(v) for k, v in fingerprint.items()}
-        self.chunks = self._open(name, check=True)
+        self.replaced: list[str] | None = None
         self.manifest = self._open(f"{name}-manifest", check=False)
         self.multilingual = self._open(f"{name}-multilingual", check=False) if multilingual else None
+        try:
+            self.chunks = self._open(name, check=True)
+        except StaleIndex:
+            if not rebuild_stale:
+                raise
+            self.replaced = list(self.manifest.get(include=[])["ids"])
+            self.reset()
 
     def _open(self, name: str, check: bool) -> Any:
         metadata: dict[str, Any] = {"hnsw:space": "cosine"}
@@ -73,9 +91,10 @@ class ChunkStore:
         if check:
             stored = json.loads((collection.metadata or {}).get("fingerprint", "{}"))
             if stored != self.fingerprint:
-                raise StoreError(
+                raise StaleIndex(
                     f"The index '{name}' was built with {stored or 'unknown settings'}, but the current "
-                    f"settings need {self.fingerprint}. Rebuild it with: assistant ingest --rebuild"
+                    f"settings need {self.fingerprint}. Run `assistant ingest`: it rebuilds the index from "
+                    "the files."
                 )
         return collection
 

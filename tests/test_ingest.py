@@ -117,8 +117,21 @@ def test_interrupted_document_is_finished_by_the_next_ingest(
 
 def test_index_with_other_fingerprint_is_refused(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
     make_assistant().ingest()
-    with pytest.raises(StoreError, match="--rebuild"):
+    with pytest.raises(StoreError, match="Run `assistant ingest`"):
         make_assistant(chunk_max_tokens=100)
+
+
+def test_ingest_rebuilds_an_index_built_with_other_settings(seed_corpus: Path, settings, embeddings) -> None:
+    """What `make run` does after an upgrade that changes the index (here: without the multilingual index)."""
+    from assistant.factory import build_assistant
+
+    old = build_assistant(settings.model_copy(update={"multilingual_index": False}), embeddings=embeddings)
+    old.ingest()
+    new = build_assistant(settings, embeddings=embeddings, rebuild_stale_index=True)
+    assert new.store.replaced == ["meeting-article.md"] and new.store.count_chunks() == 0
+    assert new.ingest().count("added") == 1
+    assert new.store.multilingual is not None and new.store.multilingual.count() == new.store.count_chunks()
+    assert build_assistant(settings, embeddings=embeddings).store.replaced is None  # current now
 
 
 def test_rebuild_starts_over(make_assistant: AssistantFactory, seed_corpus: Path) -> None:
