@@ -130,3 +130,9 @@ def test_an_english_question_takes_its_answer_from_the_japanese_sentence(step: A
     assert plan.units[0].text == GROUP and plan.units[0].fillers == ["4月10日"]
     composed = step.finish(plan, "The working group first meets on April 10 [1].", question, Trace())
     assert not composed.refused and "April 10" in composed.text and GROUP in composed.text
+
+
+def test_a_name_a_japanese_passage_gives_in_japanese_is_not_unmentioned(step: AnswerStep) -> None:
+    plan = step.plan("When will Trump visit the Osaka Expo?", [passage(0, EXPO)])
+    assert plan.unmentioned == []  # 大阪 is Osaka
+    assert step.plan("When will Trump visit Nagoya?", [passage(0, EXPO)]).unmentioned == ["Nagoya"]

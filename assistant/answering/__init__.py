@@ -19,6 +19,7 @@ from assistant.answering.language import TextAnalyser
 from assistant.answering.support import SupportChecker
 from assistant.answering.terms import TermMatcher
 from assistant.answering.trace import UNITS_KEPT, Trace
+from assistant.bilingual import japanese_forms
 from assistant.citations import is_refusal
 from assistant.glossary import Glossary
 from assistant.japanese import has_japanese
@@ -113,7 +114,11 @@ class AnswerStep:
         for unit in units:
             unit.passage = position[unit.passage]
         ordered = [passages[i] for i in order]
-        said = "\n".join(p.text for p in passages)
+        # a Japanese passage names Osaka as 大阪: its words' English glosses are said too
+        said = "\n".join(
+            f"{p.text}\n{' '.join(sorted(japanese_forms(p.text)))}" if has_japanese(p.text) else p.text
+            for p in passages
+        )
         unmentioned = [
             e.text
             for e in parsed.ents
