@@ -19,6 +19,7 @@ from assistant.answering import AnswerStep, Trace
 from assistant.citations import strip_markers
 from assistant.errors import QuestionError
 from assistant.guard import split_injections
+from assistant.japanese import has_japanese
 from assistant.overview import OverviewPassages, asks_for_catalogue, asks_for_overview
 from assistant.prompts import PromptFile
 from assistant.retrieval import Retriever
@@ -27,6 +28,7 @@ from assistant.types import Answer, Evidence, Passage, Token
 Turn = dict[str, str]  # {"role": "user" | "assistant", "content": "..."}
 
 REFUSAL_TEXT = "The documents don't say, so I can't answer that."
+REFUSAL_TEXT_JA = "資料には書かれていないため、お答えできません。"  # to a question asked in Japanese
 LEAK_TEXT = "I can't share my instructions. Ask me about the documents instead."
 _HISTORY_TURNS = 4
 _HISTORY_CHARS = 400
@@ -200,7 +202,8 @@ class RagChain:
 
     @staticmethod
     def _refuse(answer: Answer, started: float, timings: dict[str, float], reason: str) -> Answer:
-        answer.text, answer.refused, answer.refusal_reason = REFUSAL_TEXT, True, reason
+        text = REFUSAL_TEXT_JA if has_japanese(answer.question) else REFUSAL_TEXT
+        answer.text, answer.refused, answer.refusal_reason = text, True, reason
         answer.citations, answer.outcome = [], "refused"
         answer.timings = {**timings, "total_s": time.perf_counter() - started}
         return answer
