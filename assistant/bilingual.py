@@ -31,15 +31,15 @@ _FILLER = frozenset(
 
 
 class Lexicon:
-    """JMdict and JMnedict glosses of Japanese words; one connection for the process, lookups under a lock."""
+    """JMdict and JMnedict glosses of Japanese words, cached; one connection for each thread that looks up."""
 
     def __init__(self) -> None:
-        self._dictionary: Any = None
-        self._lock = threading.Lock()
+        self._local = threading.local()  # SQLite connections stay in the thread that opened them
         self._glosses: dict[str, frozenset[str]] = {}
 
     def _loaded(self) -> Any:
-        if self._dictionary is None:
+        dictionary = getattr(self._local, "dictionary", None)
+        if dictionary is None:
             try:
                 import jamdict_data
                 from jamdict import Jamdict
@@ -49,8 +49,9 @@ class Lexicon:
                     "jamdict-data==1.5"
                 ) from err
             path = jamdict_data.JAMDICT_DB_PATH
-            self._dictionary = Jamdict(db_file=path, jmnedict_file=path, kd2_file=None, auto_config=False)
-        return self._dictionary
+            dictionary = Jamdict(db_file=path, jmnedict_file=path, kd2_file=None, auto_config=False)
+            self._local.dictionary = dictionary
+        return dictionary
 
     def glosses(self, word: str, name: bool = False) -> frozenset[str]:
         """The English words of ``word``'s senses, lower case (empty for a word neither dictionary has); with
@@ -59,10 +60,9 @@ class Lexicon:
         known = self._glosses.get(key)
         if known is not None:
             return known
-        with self._lock:
-            found = self._loaded().lookup(word, strict_lookup=True, lookup_chars=False, lookup_ne=name)
-            entries = [*found.entries[:_ENTRIES], *(found.names[:_NAMES] if name else [])]
-            texts = [g.text for entry in entries for sense in entry.senses[:1] for g in sense.gloss]
+        found = self._loaded().lookup(word, strict_lookup=True, lookup_chars=False, lookup_ne=name)
+        entries = [*found.entries[:_ENTRIES], *(found.names[:_NAMES] if name else [])]
+        texts = [g.text for entry in entries for sense in entry.senses[:1] for g in sense.gloss]
         words = frozenset(
             w
             for text in texts

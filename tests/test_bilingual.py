@@ -3,13 +3,15 @@ check of an English answer against Japanese evidence, Japanese questions typed a
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from assistant.answering import AnswerStep, TextAnalyser, Trace
 from assistant.answering.answer_types import japanese_answer_type
 from assistant.answering.support import SupportChecker
 from assistant.answering.terms import TermMatcher
-from assistant.bilingual import LEXICON, japanese_terms, number_words
+from assistant.bilingual import LEXICON, Lexicon, japanese_terms, number_words
 from assistant.glossary import Glossary
 from assistant.sentence_encoder import E5Encoder
 from assistant.types import Passage
@@ -136,3 +138,14 @@ def test_a_name_a_japanese_passage_gives_in_japanese_is_not_unmentioned(step: An
     plan = step.plan("When will Trump visit the Osaka Expo?", [passage(0, EXPO)])
     assert plan.unmentioned == []  # 大阪 is Osaka
     assert step.plan("When will Trump visit Nagoya?", [passage(0, EXPO)]).unmentioned == ["Nagoya"]
+
+
+def test_glosses_are_looked_up_from_any_thread() -> None:
+    """The chat answers in a pool of threads: a SQLite connection must not cross them."""
+    lexicon = Lexicon()
+    assert "visit" in lexicon.glosses("訪問")
+    found: list[object] = []
+    worker = threading.Thread(target=lambda: found.append(lexicon.glosses("招待")))
+    worker.start()
+    worker.join()
+    assert found == [frozenset({"invitation"})]
