@@ -61,8 +61,14 @@ class Lexicon:
         if known is not None:
             return known
         found = self._loaded().lookup(word, strict_lookup=True, lookup_chars=False, lookup_ne=name)
-        entries = [*found.entries[:_ENTRIES], *(found.names[:_NAMES] if name else [])]
-        texts = [g.text for entry in entries for sense in entry.senses[:1] for g in sense.gloss]
+        texts = [
+            g.text for entry in found.entries[:_ENTRIES] for sense in entry.senses[:1] for g in sense.gloss
+        ]
+        if name:  # a name's romanised form, not what it is ("Luoyang, China" for 東京: a city of that name)
+            names = found.names[:_NAMES]
+            texts += [
+                g.text.split(",")[0] for entry in names for sense in entry.senses[:1] for g in sense.gloss
+            ]
         words = frozenset(
             w
             for text in texts
@@ -116,6 +122,11 @@ def japanese_terms(
     for word in analyser.words(text):
         for unit in word.parts or (word,):
             if unit.text not in terms and is_content_pos(unit.pos) and has_japanese(unit.text):
-                glosses = lexicon.glosses(unit.text, name=unit.pos[1] == "固有名詞")
+                # a word in hiragana alone is spelt like its homophones (こと: 事 "thing", 古都 "ancient
+                # capital"): which one is meant, the dictionary cannot tell
+                hiragana = all("\u3041" <= c <= "\u309f" for c in unit.text)
+                glosses = (
+                    frozenset() if hiragana else lexicon.glosses(unit.text, name=unit.pos[1] == "固有名詞")
+                )
                 terms[unit.text] = tuple(dict.fromkeys((unit.text, unit.normal, *sorted(glosses))))
     return list(terms.values())

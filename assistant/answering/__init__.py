@@ -58,12 +58,13 @@ class EvidencePlan:
 
 
 def across_scored(passage: Passage, question: str, units: Sequence[EvidenceUnit], index: int) -> Passage:
-    """``passage``, scored by its closest window when it is in another language than ``question``: a whole
-    passage is farther from a question across languages than the one sentence of it that answers (the
-    English model cannot read it, and the multilingual one dilutes that sentence among the others)."""
+    """``passage``, scored by its closest window holding what the question asks (a filler of its type) when
+    it is in another language than ``question``: a whole passage is farther from a question across languages
+    than the one sentence of it that answers (the multilingual model dilutes it among the others). Not by any
+    window: the readout's opening (概要, "summary") then outscored the article for "Summarise the article"."""
     if has_japanese(passage.text) == has_japanese(question):
         return passage
-    closest = max((u.similarity for u in units if u.passage == index), default=passage.score)
+    closest = max((u.similarity for u in units if u.passage == index and u.fillers), default=passage.score)
     return replace(passage, score=max(passage.score, closest))
 
 
