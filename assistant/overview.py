@@ -86,6 +86,17 @@ class OverviewPassages:
 
         return max(documents, key=lambda info: (named(info), info.added_at, info.source))
 
+    def names_a_kind(self, question: str) -> bool:
+        """Does the question ask about one whole document by its kind ("Summarise *the article*") that an
+        indexed document's title or file name says, and about no topic in it ("...about China")?"""
+        kind = set(terms(question)) & _KINDS
+        if not kind or _TOPICAL.search(question):
+            return False
+        return any(
+            kind & set(terms(f"{info.title} {re.sub(r'[._/-]+', ' ', info.source)}"))
+            for info in self.store.list_documents()
+        )
+
     def catalogue(self) -> str:
         """The answer to 'Which documents do you have?'."""
         return catalogue_text(self.store.list_documents())

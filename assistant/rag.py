@@ -148,8 +148,14 @@ class RagChain:
         answer.unsupported = injected  # instructions removed from the question are reported, never obeyed
         best = max((p.score for p in passages), default=0.0)
         summary = False
-        if best < self.settings.min_relevance and self.overview and asks_for_overview(standalone):
-            # "Summarise the article": no passage is about that, so answer from a document's opening
+        # "Summarise the article": no passage is about that, so answer from a document's opening; and when the
+        # question names the kind of document, from its opening however close other passages come (the
+        # readout's opening, 概要 "summary", came closer than any passage of the article)
+        if (
+            self.overview
+            and asks_for_overview(standalone)
+            and (best < self.settings.min_relevance or self.overview.names_a_kind(standalone))
+        ):
             opening = self.overview.opening(standalone, self.settings.top_k)
             if opening:
                 passages = answer.passages = opening

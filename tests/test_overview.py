@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from assistant.overview import OverviewPassages, asks_for_catalogue, asks_for_overview
 from assistant.rag import REFUSAL_TEXT
 from assistant.types import DocumentInfo
-from tests.conftest import AssistantFactory
+from tests.conftest import ROOT, AssistantFactory
 
 
 @pytest.mark.parametrize(
@@ -68,6 +69,21 @@ def test_a_summary_request_is_answered_from_the_opening_passages(
     assert [p.position for p in answer.passages] == [0, 1, 2, 3]
     assert answer.citations[0].source == "meeting-article.md" and answer.citations[0].start == 0
     assert all(-1.0 <= p.score <= 1.0 for p in answer.passages)
+
+
+def test_the_named_kind_of_document_is_summarised_however_close_another_comes(
+    make_assistant: AssistantFactory, seed_corpus: Path
+) -> None:
+    """The readout's opening (概要, "summary") comes close to "Summarise the article": the article it is."""
+    shutil.copy(ROOT / "corpus" / "meeting-readout-ja.md", seed_corpus)
+    reply = "President Trump is set to meet Prime Minister Shigeru Ishiba [1]."
+    assistant = make_assistant(responses=[reply] * 2)
+    assistant.ingest()
+    answer = assistant.ask("Summarise the article in two sentences.")
+    assert {p.source for p in answer.passages} == {"meeting-article.md"}
+    assert [p.position for p in answer.passages] == [0, 1, 2, 3]
+    readout = assistant.ask("Summarise the readout.")
+    assert {p.source for p in readout.passages} == {"meeting-readout-ja.md"}
 
 
 def test_an_off_topic_question_is_still_refused_without_the_model(
