@@ -68,6 +68,22 @@ def across_scored(passage: Passage, question: str, units: Sequence[EvidenceUnit]
     return replace(passage, score=max(passage.score, closest))
 
 
+def _readable(
+    order: list[int], passages: Sequence[Passage], units: Sequence[EvidenceUnit], question: str
+) -> list[int]:
+    """``order`` without the passages in the other language than ``question`` of which no window is about it:
+    such a passage was retrieved for its closeness alone, and it distracts the model (with the readout in
+    the corpus, "Who signalled the U.S. would press Japan for pledges?" got NOT IN DOCUMENTS). All of them
+    when that would leave none."""
+    japanese = has_japanese(question)
+    kept = [
+        i
+        for i in order
+        if has_japanese(passages[i].text) == japanese or any(u.about for u in units if u.passage == i)
+    ]
+    return kept or order
+
+
 class AnswerStep:
     def __init__(self, analyser: TextAnalyser, encoder: SentenceEncoder, glossary: Glossary) -> None:
         self.matcher = matcher = TermMatcher(glossary)
@@ -110,6 +126,7 @@ class AnswerStep:
             for unit in units:
                 best_of.setdefault(unit.passage, unit.score)
             order = [i for i in order if best_of.get(i, -1.0) >= units[0].score - PROMPT_MARGIN]
+            order = _readable(order, passages, units, question)
             units = [u for u in units if u.passage in order]
         position = {old: new for new, old in enumerate(order)}
         for unit in units:

@@ -75,6 +75,7 @@ class EvidenceUnit:
     fillers: list[str] = field(default_factory=list)  # names of the asked type the question doesn't name
     similarity: float = 0.0
     overlap: float = 0.0
+    about: bool = False  # shares words with the question (across languages: more than any window in its own)
     score: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
@@ -307,7 +308,7 @@ class EvidenceRanker:
         # it shares more of them than any window in the question's own language
         own = max((u.overlap for u in units if has_japanese(u.text) == japanese), default=0.0)
         for unit in units:
-            about = unit.overlap > (own if has_japanese(unit.text) != japanese else 0.0)
+            about = unit.about = unit.overlap > (own if has_japanese(unit.text) != japanese else 0.0)
             unit.fillers = (
                 []
                 if not about
