@@ -51,7 +51,9 @@ def test_ask_json_prints_the_whole_answer(seed_corpus: Path, monkeypatch, embedd
     fake = FakeListChatModel(responses=["AI and semiconductors are named for joint ventures [1]."])
     monkeypatch.setattr(
         "assistant.cli._build",
-        lambda with_model_progress=False: build_assistant(settings, chat_model=fake, embeddings=embeddings),
+        lambda with_model_progress=False, **_: build_assistant(
+            settings, chat_model=fake, embeddings=embeddings
+        ),
     )
     run("ingest")
     result = run("ask", "--json", "Which technologies were named for joint ventures?")
@@ -75,7 +77,9 @@ def test_ask_prints_the_evidence_first_then_the_checked_answer_with_its_quotes(
     )
     monkeypatch.setattr(
         "assistant.cli._build",
-        lambda with_model_progress=False: build_assistant(settings, chat_model=fake, embeddings=embeddings),
+        lambda with_model_progress=False, **_: build_assistant(
+            settings, chat_model=fake, embeddings=embeddings
+        ),
     )
     run("ingest")
     out = run("ask", "Which technologies were named for joint ventures?").stdout

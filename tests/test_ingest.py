@@ -214,7 +214,9 @@ def test_documents_are_written_in_batches_with_the_same_result(
     upserts: list[int] = []
     upsert = batched.store.upsert
     monkeypatch.setattr(
-        batched.store, "upsert", lambda chunks, vecs: upserts.append(len(chunks)) or upsert(chunks, vecs)
+        batched.store,
+        "upsert",
+        lambda chunks, vecs, *rest: upserts.append(len(chunks)) or upsert(chunks, vecs, *rest),
     )
     report = batched.ingest()
     assert [o.source for o in report.outcomes] == sorted(p.name for p in settings.corpus_dir.glob("*.md"))
@@ -246,9 +248,9 @@ def test_a_long_document_reports_how_far_its_embedding_is(
         monkeypatch.setattr(
             which.store,
             "upsert",
-            lambda chunks, vecs, upsert=upsert, seen=seen: (
+            lambda chunks, vecs, *rest, upsert=upsert, seen=seen: (
                 seen.update((c.id, list(v)) for c, v in zip(chunks, vecs, strict=True))
-                or upsert(chunks, vecs)
+                or upsert(chunks, vecs, *rest)
             ),
         )
     steps: list[tuple[int, int, str]] = []

@@ -58,14 +58,15 @@ class EvidencePlan:
 
 
 def across_scored(passage: Passage, question: str, units: Sequence[EvidenceUnit], index: int) -> Passage:
-    """``passage``, scored by its closest window holding what the question asks (a filler of its type) when
-    it is in another language than ``question``: a whole passage is farther from a question across languages
-    than the one sentence of it that answers (the multilingual model dilutes it among the others). Not by any
-    window: the readout's opening (概要, "summary") then outscored the article for "Summarise the article"."""
+    """``passage``, scored by its closest window about the question (sharing more of its words than any window
+    in the question's language) when it is in another language than ``question``, else 0: the English model
+    cannot read it (MiniLM put a Japanese dinner note 0.41 from "Summarise the article"), and the multilingual
+    one, on a whole passage, puts unrelated short notes as close as relevant ones."""
     if has_japanese(passage.text) == has_japanese(question):
         return passage
-    closest = max((u.similarity for u in units if u.passage == index and u.fillers), default=passage.score)
-    return replace(passage, score=max(passage.score, closest))
+    return replace(
+        passage, score=max((u.similarity for u in units if u.passage == index and u.about), default=0.0)
+    )
 
 
 def _readable(
