@@ -60,8 +60,8 @@ class EvidencePlan:
 def across_scored(passage: Passage, question: str, units: Sequence[EvidenceUnit], index: int) -> Passage:
     """``passage``, scored by its closest window about the question (sharing more of its words than any window
     in the question's language) when it is in another language than ``question``, else 0: the English model
-    cannot read it (MiniLM put a Japanese dinner note 0.41 from "Summarise the article"), and the multilingual
-    one, on a whole passage, puts unrelated short notes as close as relevant ones."""
+    cannot read it, and the multilingual one, on a whole passage (the retriever's score), puts unrelated short
+    notes as close as relevant ones (a Japanese note about a dinner 0.41 from "Summarise the article")."""
     if has_japanese(passage.text) == has_japanese(question):
         return passage
     return replace(
